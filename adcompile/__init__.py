@@ -1,0 +1,20 @@
+"""adcompile: derivatives of plain Python + NumPy functions, written as code and compiled
+with Numba.
+
+    import adcompile as ad
+
+    @ad.grad
+    def loss(w, x):
+        return np.sum(np.tanh(x @ w) ** 2)
+
+    print(ad.source(loss))   # the derivative, as readable Python
+"""
+
+from .api import GradFunction, grad, source, value_and_grad
+from .errors import GradCallError, UnsupportedError
+from .rules import defvjp
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "source", "defvjp", "UnsupportedError", "GradCallError",
+           "GradFunction"]

@@ -1,0 +1,213 @@
+"""Pass `analyze`: typed facts about an `ir.Function` that the reverse pass needs.
+
+Gives an `Analysis`:
+- `active`: variables that depend on a `wrt` parameter through differentiable operations;
+- `useful`: variables the returned value depends on through differentiable operations;
+- `needs`: per statement, the primal variables its backward code reads;
+- `saves`: per statement, which of those must be saved in the forward sweep because the
+  variable is overwritten before the backward sweep reaches the statement (assigned later,
+  or assigned anywhere in an enclosing loop, whose next iteration overwrites it). Inside a
+  loop a save is a tape (a list the backward sweep pops), elsewhere a single slot.
+
+Facts are keyed by `id(statement)`; nothing is written onto the statements themselves. The
+analysis is flow-insensitive where that is simplest and still exact enough: a name is active
+if any assignment to it is.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from . import ir
+
+
+@dataclass(frozen=True)
+class Save:
+    var: str
+    after: bool  # saved after the statement runs (its result) or before (its inputs)
+    tape: bool  # inside a loop: a list pushed every iteration; else one slot
+
+
+@dataclass
+class Analysis:
+    active: set[str]
+    useful: set[str]
+    needs: dict[int, list[str]] = field(default_factory=dict)
+    saves: dict[int, list[Save]] = field(default_factory=dict)
+    has_reverse: set[int] = field(default_factory=set)  # statements with backward code
+
+    def differentiated(self, stmt) -> bool:
+        return id(stmt) in self.has_reverse
+
+
+def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
+    active = _active(fn, set(wrt))
+    useful = _useful(fn, active)
+    facts = Analysis(active, useful)
+    _mark_reverse(fn.body, facts)
+    _needs(fn.body, facts)
+    _saves(fn.body, facts)
+    return facts
+
+
+# ---------------------------------------------------------------- activity
+
+
+def diff_args(stmt) -> list[str]:
+    """Variables among a statement's differentiable operands."""
+    if isinstance(stmt, ir.GetItem):
+        return [stmt.array.name]
+    if isinstance(stmt, ir.Assign):
+        if stmt.rule is None:
+            return ir.atom_vars(stmt.args)
+        params = stmt.rule.params
+        return [a.name for p, a in zip(params, stmt.args) if p in stmt.rule.wrt and
+                isinstance(a, ir.Var)]
+    return []
+
+
+def _simple(body: list):
+    return [s for s in ir.walk(body) if isinstance(s, (ir.Assign, ir.GetItem))]
+
+
+def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
+    active = set(seeds)
+    stmts = _simple(fn.body)
+    changed = True
+    while changed:  # loops make the dependence cyclic: iterate to a fixed point
+        changed = False
+        for s in stmts:
+            if s.target not in active and any(v in active for v in diff_args(s)):
+                active.add(s.target)
+                changed = True
+    return active
+
+
+def _useful(fn: ir.Function, active: set[str]) -> set[str]:
+    useful = {r.value.name for r in ir.walk(fn.body)
+              if isinstance(r, ir.Return) and isinstance(r.value, ir.Var)} & active
+    stmts = _simple(fn.body)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if s.target in useful:
+                for v in diff_args(s):
+                    if v in active and v not in useful:
+                        useful.add(v)
+                        changed = True
+    return useful
+
+
+def _mark_reverse(body: list, facts: Analysis) -> bool:
+    """Mark statements that have backward code; a compound statement has it if its body does."""
+    any_marked = False
+    for s in body:
+        if isinstance(s, (ir.Assign, ir.GetItem)):
+            marked = s.target in facts.useful
+        elif isinstance(s, ir.If):
+            marked = _mark_reverse(s.body, facts) | _mark_reverse(s.orelse, facts)
+        elif isinstance(s, (ir.For, ir.While)):
+            marked = _mark_reverse(s.body, facts)
+        else:
+            marked = False
+        if marked:
+            facts.has_reverse.add(id(s))
+            any_marked = True
+    return any_marked
+
+
+# ---------------------------------------------------------------- what the backward sweep reads
+
+
+def _rule_reads(stmt: ir.Assign, active: set[str]) -> list[str]:
+    """Primal variables read by the adjoint expressions of the statement's active inputs."""
+    rule = stmt.rule
+    if rule is None:
+        return []
+    binding = {p: a for p, a in zip(rule.params, stmt.args)}
+    binding["out"] = ir.Var(stmt.target)
+    names: list[str] = []
+    for p, a in binding.items():
+        if p not in rule.wrt or not (isinstance(a, ir.Var) and a.name in active):
+            continue
+        for node in ast.walk(rule.vjp_exprs[p]):
+            if isinstance(node, ast.Name) and isinstance(binding.get(node.id), ir.Var):
+                name = binding[node.id].name
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def _needs(body: list, facts: Analysis) -> None:
+    for s in ir.walk(body):
+        if not facts.differentiated(s):
+            continue
+        if isinstance(s, ir.Assign):
+            needed = _rule_reads(s, facts.active)
+        elif isinstance(s, ir.GetItem):
+            needed = [s.array.name, *ir.atom_vars(s.index.items)]
+        elif isinstance(s, ir.If):
+            needed = ir.atom_vars([s.test])
+        elif isinstance(s, ir.For):
+            needed = ir.atom_vars([s.start, s.step]) + [s.trips]
+        elif isinstance(s, ir.While):
+            needed = [s.trips]
+        else:
+            needed = []
+        facts.needs[id(s)] = needed
+
+
+# ---------------------------------------------------------------- what must be saved
+
+
+def _assigned(body: list) -> set[str]:
+    names = set()
+    for s in ir.walk(body):
+        names.update(ir.writes(s))
+        if isinstance(s, (ir.For, ir.While)):
+            names.add(s.trips)
+    return names
+
+
+def _saves(body: list, facts: Analysis) -> None:
+    """Walk in program order, tracking what enclosing loops assign and what comes later."""
+    order = list(_positions(body))
+    later_writes: dict[int, set[str]] = {}
+    seen: set[str] = set()
+    for stmt, _ in reversed(order):  # names assigned after each statement, in program order
+        later_writes[id(stmt)] = set(seen)
+        seen.update(ir.writes(stmt))
+        if isinstance(stmt, (ir.For, ir.While)):
+            seen.add(stmt.trips)
+    for stmt, loops in order:
+        needed = facts.needs.get(id(stmt))
+        if not needed:
+            continue
+        in_loop_writes = set().union(*(_assigned(lp.body) for lp in loops)) if loops else set()
+        restored = {lp.index for lp in loops if isinstance(lp, ir.For)}
+        saves = []
+        for var in needed:
+            overwritten = var in later_writes[id(stmt)] or var in in_loop_writes
+            if var in restored or not overwritten:
+                continue
+            after = (isinstance(stmt, (ir.Assign, ir.GetItem)) and var == stmt.target) or \
+                (isinstance(stmt, (ir.For, ir.While)) and var == stmt.trips)
+            saves.append(Save(var, after, tape=bool(loops)))
+        if saves:
+            facts.saves[id(stmt)] = saves
+
+
+def _positions(body: list, loops: tuple = ()):
+    """(statement, enclosing loops) in program order."""
+    for s in body:
+        yield s, loops
+        if isinstance(s, ir.If):
+            yield from _positions(s.body, loops)
+            yield from _positions(s.orelse, loops)
+        elif isinstance(s, ir.For):
+            yield from _positions(s.body, loops + (s,))
+        elif isinstance(s, ir.While):
+            yield from _positions(s.test_block, loops + (s,))
+            yield from _positions(s.body, loops + (s,))

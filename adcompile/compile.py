@@ -1,0 +1,73 @@
+"""Pass `compile`: module text -> a callable, through a content-hashed file in the cache.
+
+The text is written once to `<cache>/<function>_<hash>.py` and imported under a stable
+module name; `numba.njit(cache=True)` then keeps the machine code beside it, so a second
+process asking for the same derivative loads it instead of compiling. A file whose content
+does not match its name's hash (a truncated or edited entry) is rewritten, never imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+ENV_CACHE = "ADCOMPILE_CACHE_DIR"
+_loaded: dict[tuple[str, bool], Callable] = {}
+
+
+def cache_dir() -> Path:
+    """`$ADCOMPILE_CACHE_DIR`, else `$XDG_CACHE_HOME/adcompile`, else `~/.cache/adcompile`."""
+    explicit = os.environ.get(ENV_CACHE)
+    if explicit:
+        path = Path(explicit)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        path = Path(base) / "adcompile"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def load(text: str, function: str, jit: bool) -> tuple[Callable, Path]:
+    """Import `function` from `text` (compiled with Numba when `jit`)."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    stem = f"{function}_{digest}"
+    path = cache_dir() / f"{stem}.py"
+    key = (str(path), jit)
+    if key in _loaded:
+        return _loaded[key], path
+    _write_if_changed(path, text)
+    module = _import(f"_adcompile_{stem}", path)
+    fn = getattr(module, function)
+    if jit:
+        import numba
+
+        fn = numba.njit(cache=True)(fn)
+    _loaded[key] = fn
+    return fn, path
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text() == text:
+            return  # keep the file (and its mtime, which Numba's cache index checks)
+    except (OSError, UnicodeDecodeError):
+        pass
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".py")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+
+
+def _import(name: str, path: Path):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,416 @@
+"""Pass `normalize`: `ParsedFunction` -> `ir.Function` in A-normal form.
+
+Every statement applies one primitive to atoms; nested expressions get temporaries named after
+the variable they compute (`H_1`, `H_2`). `x += y` becomes `x = x + y`, tuple assignment becomes
+one assignment per name, `a if c else b` and short-circuit `and`/`or` become `If` statements,
+methods and attributes (`x.sum()`, `x.T`) become calls of their rule. Calls are resolved here:
+a call with no rule is an UnsupportedError naming the function.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import types
+from typing import Any
+
+import numpy as np
+
+from . import ir
+from .errors import UnsupportedError
+from .naming import Namer
+from .rules import ATTRIBUTES, METHODS, Rule, lookup, nondiff
+from .source import _MISSING, ParsedFunction
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+_CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+           ast.Eq: operator.eq, ast.NotEq: operator.ne}
+TUPLE = nondiff(tuple, params=("items",), name="tuple",
+                primal=lambda *items: ast.Tuple(elts=list(items), ctx=ast.Load()))
+RESERVED = {"np", "numba"}
+_PLACEHOLDER = "\0"
+
+
+def to_anf(fn: ParsedFunction) -> ir.Function:
+    """Lower the checked function to A-normal form."""
+    return _Normalizer(fn).function()
+
+
+class _Normalizer:
+    def __init__(self, fn: ParsedFunction) -> None:
+        self.fn = fn
+        self.locals = set(fn.params) | _assigned_names(fn.tree)
+        taken = {n.id for n in ast.walk(fn.tree) if isinstance(n, ast.Name)} | set(fn.params)
+        self.namer = Namer(taken | RESERVED | _runtime_names())
+        self.source_names = set(self.namer.taken)
+
+    def function(self) -> ir.Function:
+        body = self.block(self.fn.tree.body)
+        if not body or not isinstance(body[-1], ir.Return):
+            raise UnsupportedError("a function that does not end with `return`",
+                                   self.fn.location(self.fn.tree),
+                                   "end the function with `return <scalar>`")
+        return ir.Function(self.fn.name, list(self.fn.params), body,
+                           self.fn.location(self.fn.tree), self.namer.taken,
+                           self.namer.taken - self.source_names)
+
+    # ------------------------------------------------------------------ statements
+
+    def block(self, stmts: list[ast.stmt]) -> list:
+        out: list = []
+        for node in stmts:
+            self.stmt(node, out)
+        return out
+
+    def stmt(self, node: ast.stmt, out: list) -> None:
+        loc = self.fn.location(node)
+        if isinstance(node, ast.Assign):
+            self.assign(node.targets, node.value, out, loc)
+        elif isinstance(node, ast.AugAssign):
+            if not isinstance(node.target, ast.Name):
+                self.unsupported("augmented assignment to a subscript", node,
+                                 "write `x = x + y` on whole variables")
+            value = ast.BinOp(left=ast.Name(node.target.id, ast.Load()), op=node.op,
+                              right=node.value)
+            ast.copy_location(value, node)
+            self.assign([node.target], value, out, loc)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.assign([node.target], node.value, out, loc)
+        elif isinstance(node, ast.Return):
+            if isinstance(node.value, ast.Name) and node.value.id in self.locals:
+                out.append(ir.Return(ir.Var(node.value.id), loc))
+            else:
+                target = self.namer.exact_or_fresh("out")
+                self.expr_into(node.value, target, out, loc)
+                out.append(ir.Return(ir.Var(target), loc))
+        elif isinstance(node, ast.If):
+            test = self.atom(node.test, "cond", out, loc)
+            out.append(ir.If(test, self.block(node.body), self.block(node.orelse), loc))
+        elif isinstance(node, ast.For):
+            args = [self.atom(a, node.target.id, out, loc) for a in node.iter.args]
+            start, stop, step = ((ir.Const(0), args[0], ir.Const(1)) if len(args) == 1 else
+                                 (args[0], args[1], ir.Const(1)) if len(args) == 2 else args)
+            trips = self.namer.exact_or_fresh("n_" + node.target.id)
+            out.append(ir.For(node.target.id, start, stop, step, self.block(node.body), loc,
+                              trips))
+        elif isinstance(node, ast.While):
+            if node.orelse:
+                self.unsupported("`while ... else`", node, "use a flag variable")
+            test_block: list = []
+            test = self.atom(node.test, "cond", test_block, loc)
+            out.extend(test_block)
+            trips = self.namer.fresh("n_while")
+            out.append(ir.While(test_block, test, self.block(node.body), loc, trips))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            pass  # the docstring
+        elif isinstance(node, ast.Pass):
+            pass
+        elif isinstance(node, (ast.Break, ast.Continue)):
+            self.unsupported(f"`{type(node).__name__.lower()}`", node,
+                             "use a `while` loop with a condition, or a flag in an `if`")
+        elif isinstance(node, ast.Expr):
+            self.unsupported("expression statements", node,
+                             "assign the result to a variable; calls for their effect "
+                             "(printing, in-place updates) have no derivative")
+        else:
+            self.unsupported(f"`{type(node).__name__}` statements", node, "")
+
+    def assign(self, targets: list[ast.expr], value: ast.expr, out: list, loc) -> None:
+        first, *rest = targets
+        self.assign_one(first, value, out, loc)
+        for t in rest:  # `a = b = value`
+            self.assign_one(t, first, out, loc)
+
+    def assign_one(self, target: ast.expr, value: ast.expr, out: list, loc) -> None:
+        if isinstance(target, ast.Name):
+            start = len(out)
+            self.expr_into(value, target.id, out, loc)
+            if _reads_own_target(out[start:], target.id):
+                # `x = x * y` would make one name mean two values in the backward sweep
+                temp = self.namer.fresh(target.id)
+                _rename_last(out, start, target.id, temp)
+                out.append(ir.Assign(target.id, None, (ir.Var(temp),), loc))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            names = [t.id if isinstance(t, ast.Name) else "t" for t in target.elts]
+            if isinstance(value, (ast.Tuple, ast.List)):
+                if len(value.elts) != len(target.elts):
+                    self.unsupported("tuple assignment with mismatched lengths", value, "")
+                # evaluate every right-hand side before assigning any target (`a, b = b, a`)
+                parts = [self.temp(e, n, out, loc) for e, n in zip(value.elts, names)]
+            else:
+                whole = self.atom(value, "_".join(names), out, loc)
+                parts = []
+                for k, n in enumerate(names):
+                    t = self.namer.fresh(n)
+                    out.append(ir.GetItem(t, whole, ir.Index((ir.Const(k),)), loc))
+                    parts.append(ir.Var(t))
+            for t, part in zip(target.elts, parts):
+                self.assign_one(t, ast.Name(part.name, ast.Load()), out, loc)
+        elif isinstance(target, ast.Subscript):
+            self.unsupported("assignment to a subscript", target,
+                             "build the value with whole-array operations (np.where, arithmetic)")
+        else:
+            self.unsupported(f"assignment to {type(target).__name__}", target, "")
+
+    # ------------------------------------------------------------------ expressions
+
+    def atom(self, node: ast.expr, base: str, out: list, loc) -> ir.Atom:
+        """An atom for `node`, emitting the statements that compute it into a temporary."""
+        simple = self.simple_atom(node)
+        if simple is not None:
+            return simple
+        return self.temp(node, base, out, loc)
+
+    def temp(self, node: ast.expr, base: str, out: list, loc) -> ir.Var:
+        stmt_start = len(out)
+        self.expr_into(node, _PLACEHOLDER, out, loc, base)
+        name = self.namer.fresh(base)  # numbered after the parts it depends on
+        _rename_last(out, stmt_start, _PLACEHOLDER, name)
+        return ir.Var(name)
+
+    def simple_atom(self, node: ast.expr) -> ir.Atom | None:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (str, bytes)):
+                self.unsupported("strings", node, "keep strings outside the function")
+            return ir.Const(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant) and \
+                isinstance(node.op, (ast.USub, ast.UAdd)) and \
+                isinstance(node.operand.value, (int, float)):
+            v = node.operand.value
+            return ir.Const(-v if isinstance(node.op, ast.USub) else v)
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                return ir.Var(node.id)
+            return ir.Const(self.global_value(node))
+        if isinstance(node, ast.Attribute) and not self.is_local_base(node):
+            value = self.resolve(node)
+            if isinstance(value, (int, float, bool)) or value is None:
+                return ir.Const(value)  # np.pi, np.newaxis
+            if isinstance(value, type) and issubclass(value, np.generic):
+                return ir.Const(value)  # np.float32 as a dtype argument
+            self.unsupported(f"the value `{ast.unparse(node)}`", node,
+                             "pass it in as an argument")
+        return None
+
+    def expr_into(self, node: ast.expr, target: str, out: list, loc, base: str = "") -> None:
+        """Emit statements computing `node` with the last one assigning `target`; temporaries
+        are named after `base` (default: the target)."""
+        base = base or target
+        simple = self.simple_atom(node)
+        if simple is not None:
+            out.append(ir.Assign(target, None, (simple,), loc))
+        elif isinstance(node, ast.BinOp):
+            fn = _BINOPS.get(type(node.op))
+            if fn is None:
+                self.unsupported(f"the operator `{_op_text(node.op)}`", node, "")
+            args = (self.atom(node.left, base, out, loc), self.atom(node.right, base, out, loc))
+            out.append(ir.Assign(target, lookup(fn), args, loc))
+        elif isinstance(node, ast.UnaryOp):
+            fn = {ast.USub: operator.neg, ast.Not: operator.not_}.get(type(node.op))
+            operand = self.atom(node.operand, base, out, loc)
+            if isinstance(node.op, ast.UAdd):
+                out.append(ir.Assign(target, None, (operand,), loc))
+            elif fn is None:
+                self.unsupported(f"the operator `{_op_text(node.op)}`", node, "")
+            else:
+                out.append(ir.Assign(target, lookup(fn), (operand,), loc))
+        elif isinstance(node, ast.Compare):
+            self.compare(node, target, out, loc, base)
+        elif isinstance(node, (ast.BoolOp, ast.IfExp)) and target != _PLACEHOLDER:
+            # lowered to an If: compute into a temporary so the target is assigned once
+            out.append(ir.Assign(target, None, (self.temp(node, base, out, loc),), loc))
+        elif isinstance(node, ast.BoolOp):
+            self.boolop(node, target, out, loc, base)
+        elif isinstance(node, ast.IfExp):
+            test = self.atom(node.test, "cond", out, loc)
+            body, orelse = [], []
+            self.expr_into(node.body, target, body, loc, base)
+            self.expr_into(node.orelse, target, orelse, loc, base)
+            out.append(ir.If(test, body, orelse, loc))
+        elif isinstance(node, ast.Call):
+            self.call(node, target, out, loc, base)
+        elif isinstance(node, ast.Attribute):
+            rule = ATTRIBUTES.get(node.attr)
+            if rule is None:
+                self.unsupported(f"the attribute `.{node.attr}`", node,
+                                 "supported: .T, .shape, .size, .ndim")
+            receiver = self.atom(node.value, base, out, loc)
+            out.append(ir.Assign(target, rule, (receiver,), loc))
+        elif isinstance(node, ast.Subscript):
+            receiver = self.atom(node.value, base, out, loc)
+            if not isinstance(receiver, ir.Var):
+                self.unsupported("subscripts of constants", node, "")
+            index = self.index(node.slice, base, out, loc)
+            out.append(ir.GetItem(target, receiver, index, loc))
+        elif isinstance(node, ast.Tuple):
+            items = tuple(self.atom(e, base, out, loc) for e in node.elts)
+            out.append(ir.Assign(target, TUPLE, items, loc))
+        else:
+            self.unsupported(_construct_name(node), node, "")
+
+    def compare(self, node: ast.Compare, target: str, out: list, loc, base: str) -> None:
+        left = node.left
+        parts = []
+        for op, right in zip(node.ops, node.comparators):
+            parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
+            left = right
+        if len(parts) > 1:  # `a < b < c` is `a < b and b < c`
+            self.boolop(ast.BoolOp(op=ast.And(), values=parts), target, out, loc, base)
+            return
+        args = (self.atom(node.left, base, out, loc),
+                self.atom(node.comparators[0], base, out, loc))
+        out.append(ir.Assign(target, lookup(_CMPOPS[type(node.ops[0])]), args, loc))
+
+    def boolop(self, node: ast.BoolOp, target: str, out: list, loc, base: str) -> None:
+        """Short-circuit: `t = a and b` is `t = a; if t: t = b` (guards like `i < n and x[i]`)."""
+        self.expr_into(node.values[0], target, out, loc, base)
+        rest = node.values[1:]
+        if not rest:
+            return
+        tail = ast.BoolOp(op=node.op, values=rest) if len(rest) > 1 else rest[0]
+        inner: list = []
+        self.expr_into(tail, target, inner, loc, base)
+        taken, skipped = (inner, []) if isinstance(node.op, ast.And) else ([], inner)
+        out.append(ir.If(ir.Var(target), taken, skipped, loc))
+
+    def call(self, node: ast.Call, target: str, out: list, loc, base: str) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and self.is_local_base(func):
+            rule = METHODS.get(func.attr)
+            if rule is None:
+                self.unsupported(f"the method `.{func.attr}()`", node,
+                                 "supported methods: " + ", ".join(sorted(METHODS)))
+            receiver = self.atom(func.value, base, out, loc)
+            args = [receiver] + [self.atom(a, base, out, loc) for a in node.args]
+            if rule.name == "reshape" and len(args) > 2:  # x.reshape(m, n)
+                t = self.namer.fresh(base)
+                out.append(ir.Assign(t, TUPLE, tuple(args[1:]), loc))
+                args = [receiver, ir.Var(t)]
+        else:
+            fn = self.resolve(func)
+            rule = lookup(fn)
+            if rule is None:
+                self.no_rule(fn, func)
+            args = [self.atom(a, base, out, loc) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value, base, out, loc) for k in node.keywords}
+        if rule.differentiable:
+            out.append(ir.Assign(target, rule, self.bind(rule, args, kwargs, node), loc))
+        else:  # non-differentiable calls keep their keywords (dtype=...)
+            out.append(ir.Assign(target, rule, tuple(args), loc, tuple(kwargs.items())))
+
+    def bind(self, rule: Rule, args: list, kwargs: dict, node: ast.AST) -> tuple:
+        """Arguments in the order of the rule's parameters, defaults filled in."""
+        if len(args) > len(rule.params):
+            self.unsupported(f"{len(args)} arguments to {rule.name}", node,
+                             f"{rule.name} takes ({', '.join(rule.params)})")
+        bound = dict(zip(rule.params, args))
+        for k, v in kwargs.items():
+            if k not in rule.params or k in bound:
+                self.unsupported(f"the keyword argument `{k}=` of {rule.name}", node,
+                                 f"{rule.name} takes ({', '.join(rule.params)})")
+            bound[k] = v
+        for p in rule.params:
+            if p not in bound:
+                if p not in rule.defaults:
+                    self.unsupported(f"a call of {rule.name} without `{p}`", node, "")
+                bound[p] = ir.Const(rule.defaults[p])
+        return tuple(bound[p] for p in rule.params)
+
+    def index(self, node: ast.expr, base: str, out: list, loc) -> ir.Index:
+        elts = node.elts if isinstance(node, ast.Tuple) else [node]
+        items = []
+        for e in elts:
+            if isinstance(e, ast.Slice):
+                items.append(ir.Slice(*(None if p is None else self.atom(p, base, out, loc)
+                                        for p in (e.lower, e.upper, e.step))))
+            else:
+                items.append(self.atom(e, base, out, loc))
+        return ir.Index(tuple(items))
+
+    # ------------------------------------------------------------------ names
+
+    def is_local_base(self, node: ast.Attribute) -> bool:
+        inner = node.value
+        while isinstance(inner, ast.Attribute):
+            inner = inner.value
+        return not isinstance(inner, ast.Name) or inner.id in self.locals
+
+    def resolve(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                self.unsupported(f"calling the local variable `{node.id}`", node,
+                                 "call module-level functions by name")
+            value = self.fn.resolve(node.id)
+            if value is _MISSING:
+                self.unsupported(f"the undefined name `{node.id}`", node,
+                                 "define it at module level or pass it as an argument")
+            return value
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            value = getattr(base, node.attr, _MISSING)
+            if value is _MISSING:
+                self.unsupported(f"`{ast.unparse(node)}`, which does not exist", node, "")
+            return value
+        self.unsupported(f"calling {_construct_name(node)}", node, "call functions by name")
+
+    def global_value(self, node: ast.Name) -> Any:
+        value = self.resolve(node)
+        if isinstance(value, (bool, int, float)) and not isinstance(value, np.ndarray):
+            return value
+        if isinstance(value, np.ndarray):
+            hint = "pass arrays in as arguments (global arrays would be frozen into the code)"
+        else:
+            hint = "only numbers may be read from module globals; pass other values in"
+        self.unsupported(f"the global `{node.id}` ({type(value).__name__})", node, hint)
+
+    def no_rule(self, fn: Any, node: ast.expr) -> None:
+        name = ast.unparse(node)
+        if isinstance(fn, types.FunctionType):
+            self.unsupported(f"calls to the Python function `{name}`", node,
+                             "inline its body, or register a rule with adcompile.defvjp")
+        self.unsupported(f"`{name}`: it has no derivative rule", node,
+                         "use a supported NumPy function (see docs/numpy.md) or register one "
+                         "with adcompile.defvjp")
+
+    def unsupported(self, construct: str, node: ast.AST, hint: str):
+        raise UnsupportedError(construct, self.fn.location(node), hint)
+
+
+def _assigned_names(tree: ast.FunctionDef) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _rename_last(out: list, start: int, old: str, new: str) -> None:
+    """Give the placeholder target (always the last statement written, maybe inside an If made
+    for `a if c else b`) its real name."""
+    for stmt in ir.walk(out[start:]):
+        if isinstance(stmt, (ir.Assign, ir.GetItem)) and stmt.target == old:
+            stmt.target = new
+        elif isinstance(stmt, ir.If) and stmt.test == ir.Var(old):
+            stmt.test = ir.Var(new)
+
+
+def _reads_own_target(stmts: list, name: str) -> bool:
+    return any(isinstance(s, (ir.Assign, ir.GetItem)) and s.target == name and name in ir.reads(s)
+               for s in ir.walk(stmts))
+
+
+def _runtime_names() -> set[str]:
+    from . import runtime
+    return set(getattr(runtime, "__all__", ()))
+
+
+def _op_text(op: ast.AST) -> str:
+    return {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
+            ast.RShift: ">>", ast.Invert: "~", ast.FloorDiv: "//", ast.Mod: "%"}.get(type(op),
+                                                                                  type(op).__name__)
+
+
+def _construct_name(node: ast.AST) -> str:
+    return f"{type(node).__name__} expressions"

@@ -1,0 +1,365 @@
+"""Pass `differentiate`: `ir.Function` + `Analysis` -> the reverse-mode derivative.
+
+Gives a `Derivative`: one Python function (syntax tree with comment markers) that runs the
+forward sweep, saving what the analysis says, then the backward sweep: statements in reverse
+order, loops replayed backwards from their recorded trip counts, branches re-taken from their
+recorded tests, each statement's rule inlined from the rule table.
+
+Adjoint bookkeeping is static: `_Adjoints` knows at each point of the backward sweep whether an
+adjoint is still zero (its first contribution is written `dx = ...`), holds an array of its own
+(`dx += ...` may update it in place) or may alias another adjoint (`dx = dx + ...` rebinds it).
+Branches and loops reconcile these states by writing `dx = zeros_like(x)` where they differ.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from . import ir
+from .analysis import Analysis
+from .naming import Namer
+from .templates import atom, instantiate, name, primal, simplify
+
+OWNED, ALIAS = "owned", "alias"
+_ALIAS_HELPERS = {"unbroadcast", "reshape_like"}  # may return their first argument itself
+
+
+class Comment(str):
+    """A comment line in generated code; `loc` is the source line it quotes."""
+
+    loc = None
+
+
+def comment(text: str, loc=None) -> ast.stmt:
+    c = Comment(text)
+    c.loc = loc
+    return ast.Expr(value=ast.Constant(c))
+
+
+@dataclass
+class Derivative:
+    name: str
+    params: list[str]
+    forward: list[ast.stmt]
+    backward: list[ast.stmt]
+    tapes: list[str]
+    returned: ast.expr  # what the generated function returns
+
+
+def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bool,
+                  with_value: bool, namer: Namer) -> Derivative:
+    """Build the forward and backward sweeps of `fn` with respect to `wrt`."""
+    fwd = _Forward(facts, namer)
+    *body, ret = fn.body
+    forward = fwd.block(body)
+    back = _Backward(facts, namer, fwd.saved)
+    seed: list[ast.stmt] = []
+    ret_ast = atom(ret.value)
+    if isinstance(ret.value, ir.Var):
+        call = ast.Call(func=name("scalar_seed"), args=[ret_ast], keywords=[])
+        if ret.value.name in facts.useful:
+            seed.append(_assign(namer.adjoint(ret.value.name), call))
+            back.adj.state[ret.value.name] = OWNED
+        else:  # nothing to differentiate, but the result must still be a scalar
+            seed.append(ast.Expr(value=call))
+    backward = back.block(body)
+    if backward and getattr(backward[0].value, "value", None) == _quote(ret.loc):
+        backward[1:1] = seed  # under the comment quoting the return statement
+    else:
+        backward[0:0] = [comment(_quote(ret.loc), ret.loc)] + seed
+    grads = [ast.Call(func=name("as_gradient"),
+                      args=[name(namer.adjoint(p)) if p in back.adj.state else ast.Constant(0.0),
+                            name(p)], keywords=[]) for p in wrt]
+    grads_ast = grads[0] if not as_tuple else \
+        ast.Tuple(elts=grads, ctx=ast.Load())
+    returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
+    return Derivative(fn.name, fn.params, forward, backward, fwd.tapes, returned)
+
+
+def _quote(loc) -> str:
+    return f"{loc.short}  {loc.text.strip()}"
+
+
+def _assign(target: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value, lineno=0)
+
+
+def _call(fn: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(func=name(fn), args=list(args), keywords=[])
+
+
+def _method(obj: str, meth: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(func=ast.Attribute(value=name(obj), attr=meth, ctx=ast.Load()),
+                    args=list(args), keywords=[])
+
+
+def _with_comments(body: list, emit_one) -> list[ast.stmt]:
+    """Emit each statement, with a comment quoting its source line when the line changes."""
+    out: list[ast.stmt] = []
+    last = None
+    for stmt in body:
+        code = emit_one(stmt)
+        if not code:
+            continue
+        if stmt.loc != last:
+            out.append(comment(_quote(stmt.loc), stmt.loc))
+            last = stmt.loc
+        out.extend(code)
+    return out
+
+
+# ---------------------------------------------------------------- forward sweep
+
+
+class _Forward:
+    def __init__(self, facts: Analysis, namer: Namer) -> None:
+        self.facts = facts
+        self.namer = namer
+        self.saved: dict[tuple[int, str], str] = {}  # (statement, variable) -> slot or tape
+        self.tapes: list[str] = []
+        self.tape_of: dict[str, str] = {}
+
+    def block(self, body: list) -> list[ast.stmt]:
+        return _with_comments(body, self.stmt)
+
+    def stmt(self, s) -> list[ast.stmt]:
+        before, after = self.saves(s)
+        if isinstance(s, ir.Assign):
+            code = [_assign(s.target, primal(s))]
+        elif isinstance(s, ir.GetItem):
+            code = [_assign(s.target, ast.Subscript(value=atom(s.array), slice=atom(s.index),
+                                                    ctx=ast.Load()))]
+        elif isinstance(s, ir.If):
+            code = [ast.If(test=atom(s.test), body=self.block(s.body),
+                           orelse=self.block(s.orelse))]
+        elif isinstance(s, ir.For):
+            code = self.for_(s)
+        elif isinstance(s, ir.While):
+            code = self.while_(s)
+        else:
+            raise AssertionError(f"unexpected statement {s}")
+        return before + code + after
+
+    def for_(self, s: ir.For) -> list[ast.stmt]:
+        bounds = [atom(s.start), atom(s.stop), atom(s.step)]
+        if s.step == ir.Const(1):
+            bounds = bounds[1:] if s.start == ir.Const(0) else bounds[:2]
+        rng = _call("range", *bounds)
+        loop = ast.For(target=ast.Name(id=s.index, ctx=ast.Store()), iter=rng,
+                       body=self.block(s.body), orelse=[], lineno=0)
+        if not self.facts.differentiated(s):
+            return [loop]
+        return [_assign(s.trips, _call("len", _call("range", *bounds))), loop]
+
+    def while_(self, s: ir.While) -> list[ast.stmt]:
+        test = self.block(s.test_block)
+        body = self.block(s.body)
+        counted = self.facts.differentiated(s)
+        if counted:
+            body.append(ast.AugAssign(target=ast.Name(id=s.trips, ctx=ast.Store()), op=ast.Add(),
+                                      value=ast.Constant(1)))
+        loop = ast.While(test=atom(s.test), body=body + test, orelse=[])
+        return ([_assign(s.trips, ast.Constant(0))] if counted else []) + [loop]
+
+    def saves(self, s) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        before: list[ast.stmt] = []
+        after: list[ast.stmt] = []
+        for save in self.facts.saves.get(id(s), []):
+            if save.tape:
+                tape = self.tape_of.get(save.var)
+                if tape is None:
+                    tape = self.tape_of[save.var] = self.namer.exact_or_fresh(save.var + "_saved")
+                    self.tapes.append(tape)
+                code = ast.Expr(value=_method(tape, "append", name(save.var)))
+            else:
+                tape = self.namer.exact_or_fresh(save.var + "_saved")
+                code = _assign(tape, name(save.var))
+            self.saved[(id(s), save.var)] = tape
+            (after if save.after else before).append(code)
+        return before, after
+
+
+# ---------------------------------------------------------------- backward sweep
+
+
+class _Adjoints:
+    """Static state of every adjoint: absent (zero), OWNED or ALIAS."""
+
+    def __init__(self, namer: Namer) -> None:
+        self.namer = namer
+        self.state: dict[str, str] = {}
+
+    def d(self, var: str) -> str:
+        return self.namer.adjoint(var)
+
+    def contribute(self, var: str, expr: ast.expr, out: list) -> None:
+        kind = self.state.get(var)
+        dvar = self.d(var)
+        if kind is None:
+            out.append(_assign(dvar, expr))
+            self.state[var] = ALIAS if _may_alias(expr) else OWNED
+        elif kind == OWNED:
+            out.append(ast.AugAssign(target=ast.Name(id=dvar, ctx=ast.Store()), op=ast.Add(),
+                                     value=expr))
+        else:  # rebinding leaves whatever dvar aliases untouched
+            out.append(_assign(dvar, ast.BinOp(left=name(dvar), op=ast.Add(), right=expr)))
+            self.state[var] = OWNED
+
+    def contribute_item(self, var: str, index: ast.expr, expr: ast.expr, out: list) -> None:
+        kind = self.state.get(var)
+        dvar = self.d(var)
+        if kind is None:
+            self.materialize(var, out)
+        elif kind == ALIAS:
+            out.append(_assign(dvar, _method(dvar, "copy")))
+        self.state[var] = OWNED
+        target = ast.Subscript(value=name(dvar), slice=index, ctx=ast.Store())
+        out.append(ast.AugAssign(target=target, op=ast.Add(), value=expr))
+
+    def materialize(self, var: str, out: list) -> None:
+        out.append(_assign(self.d(var), _call("zeros_like", name(var))))
+        self.state[var] = OWNED
+
+    def reset(self, var: str) -> None:
+        self.state.pop(var, None)
+
+
+def _may_alias(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.Name):
+        return True
+    if isinstance(expr, ast.Attribute) and expr.attr == "T":
+        return _may_alias(expr.value)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and \
+            expr.func.id in _ALIAS_HELPERS:
+        return _may_alias(expr.args[0])
+    return False
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    return ALIAS if ALIAS in (a, b) else (a or b)
+
+
+class _Backward:
+    def __init__(self, facts: Analysis, namer: Namer, saved: dict) -> None:
+        self.facts = facts
+        self.namer = namer
+        self.saved = saved
+        self.adj = _Adjoints(namer)
+
+    def block(self, body: list) -> list[ast.stmt]:
+        return _with_comments(list(reversed(body)), self.stmt)
+
+    def stmt(self, s) -> list[ast.stmt]:
+        if not self.facts.differentiated(s):
+            return []
+        code = self.restores(s)
+        if isinstance(s, ir.Assign):
+            self.assign(s, code)
+        elif isinstance(s, ir.GetItem):
+            self.getitem(s, code)
+        elif isinstance(s, ir.If):
+            code += self.if_(s)
+        elif isinstance(s, (ir.For, ir.While)):
+            code += self.loop(s)
+        return code
+
+    def restores(self, s) -> list[ast.stmt]:
+        """Give saved variables back the values the statement saw, last saved first."""
+        code = []
+        for save in reversed(self.facts.saves.get(id(s), [])):
+            slot = self.saved[(id(s), save.var)]
+            value = _method(slot, "pop") if save.tape else name(slot)
+            code.append(_assign(save.var, value))
+        return code
+
+    def assign(self, s: ir.Assign, code: list) -> None:
+        if s.target not in self.adj.state:  # nothing flows back through this statement
+            return
+        dout = name(self.adj.d(s.target))
+        self.adj.reset(s.target)
+        if s.rule is None:
+            src = s.args[0]
+            if isinstance(src, ir.Var) and src.name in self.facts.useful:
+                self.adj.contribute(src.name, dout, code)
+            return
+        binding = {p: atom(a) for p, a in zip(s.rule.params, s.args)}
+        binding.update(out=name(s.target), dout=dout)
+        for p, a in zip(s.rule.params, s.args):
+            if p in s.rule.wrt and isinstance(a, ir.Var) and a.name in self.facts.useful:
+                self.adj.contribute(a.name, instantiate(s.rule.vjp_exprs[p], binding), code)
+
+    def getitem(self, s: ir.GetItem, code: list) -> None:
+        if s.target not in self.adj.state:
+            return
+        dout = name(self.adj.d(s.target))
+        self.adj.reset(s.target)
+        self.adj.contribute_item(s.array.name, atom(s.index), dout, code)
+
+    def if_(self, s: ir.If) -> list[ast.stmt]:
+        before = dict(self.adj.state)
+        body = self.block(s.body)
+        after_body, self.adj.state = self.adj.state, dict(before)
+        orelse = self.block(s.orelse)
+        after_else = self.adj.state
+        merged: dict[str, str] = {}
+        for var in sorted(set(after_body) | set(after_else)):
+            for branch, state in ((body, after_body), (orelse, after_else)):
+                if var not in state:  # zero on this path: make it a real zero
+                    branch.append(_assign(self.adj.d(var), _call("zeros_like", name(var))))
+            merged[var] = _join(after_body.get(var, OWNED), after_else.get(var, OWNED))
+        self.adj.state = merged
+        return [ast.If(test=atom(s.test), body=body or [ast.Pass()], orelse=orelse)]
+
+    def loop(self, s) -> list[ast.stmt]:
+        """Replay the iterations backwards. The adjoint state at the top of the reversed body
+        must be the same every iteration: adjoints first written inside the loop are zeroed
+        before it, adjoints the body leaves zero are zeroed at its end."""
+        outside = dict(self.adj.state)
+        pre: list[ast.stmt] = []
+        entry = dict(outside)
+        for _ in range(4):
+            self.adj.state = dict(entry)
+            body = self.block(s.body)
+            exit_ = self.adj.state
+            grow = [v for v in sorted(exit_) if v not in entry]
+            joined = {v: _join(entry[v], exit_.get(v, OWNED)) for v in entry}
+            if not grow and joined == entry:
+                break
+            for v in grow:
+                self.adj.materialize(v, pre)  # records OWNED in self.adj.state
+                entry[v] = OWNED
+            entry.update({v: k for v, k in joined.items()})
+        for v in sorted(entry):
+            if v not in exit_:
+                body.append(_assign(self.adj.d(v), _call("zeros_like", name(v))))
+        self.adj.state = entry
+        return pre + [ast.For(target=ast.Name(id=self._index(s), ctx=ast.Store()),
+                              iter=self._reversed_range(s), body=body or [ast.Pass()],
+                              orelse=[], lineno=0)]
+
+    def _index(self, s) -> str:
+        return s.index if isinstance(s, ir.For) else "_"
+
+    def _reversed_range(self, s) -> ast.expr:
+        trips = name(s.trips)
+        if isinstance(s, ir.While):
+            return _call("range", trips)
+        start, step = atom(s.start), atom(s.step)
+        last = ast.BinOp(left=start, op=ast.Add(),
+                         right=ast.BinOp(left=ast.BinOp(left=trips, op=ast.Sub(),
+                                                        right=ast.Constant(1)),
+                                         op=ast.Mult(), right=step))
+        stop = ast.BinOp(left=start, op=ast.Sub(), right=step)
+        neg = ast.UnaryOp(op=ast.USub(), operand=step)
+        parts = [_drop_zero(simplify(e)) for e in (last, stop, neg)]
+        return _call("range", *parts)
+
+
+def _drop_zero(expr: ast.expr) -> ast.expr:
+    """`0 + (n - 1)` reads `n - 1`."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)) and \
+            isinstance(expr.left, ast.Constant) and expr.left.value == 0:
+        return expr.right if isinstance(expr.op, ast.Add) else \
+            ast.UnaryOp(op=ast.USub(), operand=expr.right)
+    return expr

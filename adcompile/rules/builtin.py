@@ -1,0 +1,259 @@
+"""The built-in derivative table: NumPy and Python operations that generated code may use.
+
+Each reverse rule returns the adjoint of its differentiable inputs. Helpers such as
+`unbroadcast` come from `adcompile.runtime` and work both in plain Python and under Numba.
+Kinks follow autograd and JAX: ties of max/min/maximum/minimum split the adjoint evenly,
+`abs` and clip boundaries give zero.
+"""
+
+import ast
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from adcompile.runtime import (
+    matmul_adjoint_x,
+    matmul_adjoint_y,
+    maxmin_adjoint,
+    mean_adjoint,
+    reshape_like,
+    sum_adjoint,
+    unbroadcast,
+    zeros_like,
+)
+
+from . import ATTRIBUTES, RULES, call, defvjp, is_const, nondiff
+
+
+def _binop(op: ast.operator):
+    return lambda x, y: ast.BinOp(left=x, op=op, right=y)
+
+
+def _compare(op: ast.cmpop):
+    return lambda x, y: ast.Compare(left=x, ops=[op], comparators=[y])
+
+
+def _reduction(np_name: str, helper: str):
+    """`np.sum(x)` when Numba has it, else the runtime helper that knows `axis`/`keepdims`."""
+
+    def write(x, axis=None, keepdims=None):
+        plain = (axis is None or is_const(axis, None)) and (keepdims is None or is_const(keepdims, False))
+        if plain:
+            return call(f"np.{np_name}", x)
+        return call(helper, x, axis or ast.Constant(None), keepdims or ast.Constant(False))
+
+    return write
+
+
+# ---------------------------------------------------------------- elementwise
+
+
+@defvjp(np.exp)
+def exp(x, out, dout):
+    return dout * out
+
+
+@defvjp(np.log)
+def log(x, out, dout):
+    return dout / x
+
+
+@defvjp(np.log1p)
+def log1p(x, out, dout):
+    return dout / (1.0 + x)
+
+
+@defvjp(np.expm1)
+def expm1(x, out, dout):
+    return dout * (out + 1.0)
+
+
+@defvjp(np.sqrt)
+def sqrt(x, out, dout):
+    return dout / (2.0 * out)
+
+
+@defvjp(np.sin)
+def sin(x, out, dout):
+    return dout * np.cos(x)
+
+
+@defvjp(np.cos)
+def cos(x, out, dout):
+    return -(dout * np.sin(x))
+
+
+@defvjp(np.tan)
+def tan(x, out, dout):
+    return dout * (1.0 + out * out)
+
+
+@defvjp(np.tanh)
+def tanh(x, out, dout):
+    return dout * (1.0 - out * out)
+
+
+@defvjp(np.arctan)
+def arctan(x, out, dout):
+    return dout / (1.0 + x * x)
+
+
+@defvjp(np.abs, np.absolute, builtins.abs, primal=lambda x: call("np.abs", x))
+def abs(x, out, dout):
+    return dout * np.sign(x)
+
+
+@defvjp(np.square)
+def square(x, out, dout):
+    return dout * (2.0 * x)
+
+
+@defvjp(np.negative, operator.neg, primal=lambda x: ast.UnaryOp(op=ast.USub(), operand=x))
+def negative(x, out, dout):
+    return -dout
+
+
+@defvjp(builtins.float, primal=lambda x: call("float", x))
+def float(x, out, dout):
+    return dout
+
+
+# ---------------------------------------------------------------- arithmetic (broadcasting)
+
+
+@defvjp(np.add, operator.add, primal=_binop(ast.Add()))
+def add(x, y, out, dout):
+    return unbroadcast(dout, x), unbroadcast(dout, y)
+
+
+@defvjp(np.subtract, operator.sub, primal=_binop(ast.Sub()))
+def subtract(x, y, out, dout):
+    return unbroadcast(dout, x), unbroadcast(-dout, y)
+
+
+@defvjp(np.multiply, operator.mul, primal=_binop(ast.Mult()))
+def multiply(x, y, out, dout):
+    return unbroadcast(dout * y, x), unbroadcast(dout * x, y)
+
+
+@defvjp(np.divide, np.true_divide, operator.truediv, primal=_binop(ast.Div()))
+def divide(x, y, out, dout):
+    return unbroadcast(dout / y, x), unbroadcast(-(dout * out) / y, y)
+
+
+@defvjp(np.power, operator.pow, builtins.pow, primal=_binop(ast.Pow()))
+def power(x, y, out, dout):
+    return unbroadcast(dout * y * x ** (y - 1), x), unbroadcast(dout * out * np.log(x), y)
+
+
+@defvjp(np.maximum)
+def maximum(x, y, out, dout):
+    return (
+        unbroadcast(dout * (x == out) / (1.0 + (x == y)), x),
+        unbroadcast(dout * (y == out) / (1.0 + (x == y)), y),
+    )
+
+
+@defvjp(np.minimum)
+def minimum(x, y, out, dout):
+    return (
+        unbroadcast(dout * (x == out) / (1.0 + (x == y)), x),
+        unbroadcast(dout * (y == out) / (1.0 + (x == y)), y),
+    )
+
+
+@defvjp(np.where, wrt=("x", "y"))
+def where(condition, x, y, out, dout):
+    return (
+        unbroadcast(np.where(condition, dout, zeros_like(dout)), x),
+        unbroadcast(np.where(condition, zeros_like(dout), dout), y),
+    )
+
+
+@defvjp(np.clip, wrt="x")
+def clip(x, a_min, a_max, out, dout):
+    return dout * ((out != a_min) & (out != a_max))
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+@defvjp(np.matmul, operator.matmul, primal=_binop(ast.MatMult()))
+def matmul(x, y, out, dout):
+    return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
+
+
+@defvjp(np.dot, method="dot")
+def dot(x, y, out, dout):
+    return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
+
+
+@defvjp(np.outer)
+def outer(x, y, out, dout):
+    return dout @ y, x @ dout
+
+
+@defvjp(np.transpose, method="transpose", primal=lambda x: ast.Attribute(value=x, attr="T"))
+def transpose(x, out, dout):
+    return dout.T
+
+
+ATTRIBUTES["T"] = RULES[np.transpose]
+
+
+@defvjp(np.reshape, wrt="x", method="reshape",
+        primal=lambda x, shape: call("reshape", x, shape))
+def reshape(x, shape, out, dout):
+    return reshape_like(dout, x)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+@defvjp(np.sum, method="sum", primal=_reduction("sum", "reduce_sum"))
+def sum(x, axis=None, keepdims=False, out=None, dout=None):
+    return sum_adjoint(dout, x, axis, keepdims)
+
+
+@defvjp(np.mean, method="mean", primal=_reduction("mean", "reduce_mean"))
+def mean(x, axis=None, keepdims=False, out=None, dout=None):
+    return mean_adjoint(dout, x, axis, keepdims)
+
+
+@defvjp(np.max, np.amax, method="max", primal=_reduction("max", "reduce_max"))
+def max(x, axis=None, keepdims=False, out=None, dout=None):
+    return maxmin_adjoint(dout, x, out, axis, keepdims)
+
+
+@defvjp(np.min, np.amin, method="min", primal=_reduction("min", "reduce_min"))
+def min(x, axis=None, keepdims=False, out=None, dout=None):
+    return maxmin_adjoint(dout, x, out, axis, keepdims)
+
+
+# ---------------------------------------------------------------- non-differentiable
+
+for _fn in (np.zeros, np.ones, np.empty, np.full, np.arange, np.eye):
+    nondiff(_fn, params=("shape", "dtype"))
+for _fn in (np.zeros_like, np.ones_like, np.empty_like, np.sign, np.floor, np.ceil, np.isnan,
+            np.isfinite, np.argmax, np.argmin, np.shape, np.size, np.ndim, builtins.len,
+            builtins.int, builtins.bool, math.floor, math.ceil):
+    nondiff(_fn)
+ATTRIBUTES["shape"] = nondiff(np.shape, primal=lambda x: ast.Attribute(value=x, attr="shape"),
+                              name="shape")
+ATTRIBUTES["size"] = nondiff(np.size, primal=lambda x: ast.Attribute(value=x, attr="size"),
+                             name="size")
+ATTRIBUTES["ndim"] = nondiff(np.ndim, primal=lambda x: ast.Attribute(value=x, attr="ndim"),
+                             name="ndim")
+for _op, _fn in ((ast.Lt(), operator.lt), (ast.LtE(), operator.le), (ast.Gt(), operator.gt),
+                 (ast.GtE(), operator.ge), (ast.Eq(), operator.eq), (ast.NotEq(), operator.ne)):
+    nondiff(_fn, params=("x", "y"), primal=_compare(_op))
+nondiff(operator.not_, primal=lambda x: ast.UnaryOp(op=ast.Not(), operand=x), name="not_")
+nondiff(operator.and_, params=("x", "y"), name="and_",
+        primal=lambda x, y: ast.BoolOp(op=ast.And(), values=[x, y]))
+nondiff(operator.or_, params=("x", "y"), name="or_",
+        primal=lambda x, y: ast.BoolOp(op=ast.Or(), values=[x, y]))
+nondiff(operator.floordiv, params=("x", "y"), primal=_binop(ast.FloorDiv()))
+nondiff(operator.mod, params=("x", "y"), primal=_binop(ast.Mod()))
+
