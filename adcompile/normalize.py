@@ -144,6 +144,7 @@ class _Normalizer:
                 parts = []
                 for k, n in enumerate(names):
                     t = self.namer.fresh(n)
+                    self.locals.add(t)
                     out.append(ir.GetItem(t, whole, ir.Index((ir.Const(k),)), loc))
                     parts.append(ir.Var(t))
             for t, part in zip(target.elts, parts):
@@ -168,6 +169,7 @@ class _Normalizer:
         self.expr_into(node, _PLACEHOLDER, out, loc, base)
         name = self.namer.fresh(base)  # numbered after the parts it depends on
         _rename_last(out, stmt_start, _PLACEHOLDER, name)
+        self.locals.add(name)
         return ir.Var(name)
 
     def simple_atom(self, node: ast.expr) -> ir.Atom | None:

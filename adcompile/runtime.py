@@ -22,8 +22,8 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 RUNTIME_VERSION = "1"
 
+# The helpers generated code may import (RUNTIME_VERSION is deliberately not one of them).
 __all__ = [
-    "RUNTIME_VERSION",
     "as_gradient",
     "like",
     "matmul_adjoint_x",
@@ -111,7 +111,7 @@ def _nb_check_axis(axis):
 # Internal jitted helpers (also callable from Python)
 # ---------------------------------------------------------------------------
 
-@register_jitable(inline="always")
+@register_jitable
 def _normalize_axis(axis, ndim):
     ax = axis + ndim if axis < 0 else axis
     if ax < 0 or ax >= ndim:
@@ -119,7 +119,7 @@ def _normalize_axis(axis, ndim):
     return ax
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _split_axis(shape, axis):
     """(outer, n, inner): sizes before, along and after `axis`, so that a C-ordered
     array of `shape` can be viewed as (outer, n, inner) and reduced over the middle."""
@@ -133,7 +133,7 @@ def _split_axis(shape, axis):
     return outer, shape[ax], inner
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _split_all(shape, axis):
     """_split_axis for axis=None: every element is reduced."""
     n = 1
@@ -142,7 +142,7 @@ def _split_all(shape, axis):
     return 1, n, 1
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _reduced_dims(shape, ax, keep):
     """shape without axis ax (or with it set to 1), as an array for to_fixed_tuple."""
     dims = np.ones(len(shape), np.intp)
@@ -155,20 +155,20 @@ def _reduced_dims(shape, ax, keep):
     return dims
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _item(g):
     if g.size != 1:
         raise ValueError("adcompile: expected a single-element array for a scalar")
     return g.flat[0]
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _full_2d(g, outer, inner):
     """A scalar adjoint broadcast to the (outer, inner) layout used by the adjoint kernels."""
     return np.full((outer, inner), g)
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _array_2d(g, outer, inner):
     """An array adjoint (shaped like a reduction result) viewed as (outer, inner)."""
     return np.ascontiguousarray(g).reshape((outer, inner))
@@ -250,7 +250,7 @@ def unbroadcast(g, x):
     return g.sum(axis=axes, keepdims=True).reshape(x.shape)
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _unbroadcast_bias(g, shape):
     """Fast path for g (B, n) -> shape (n,): the bias-gradient case."""
     rows, n = g.shape
@@ -263,7 +263,7 @@ def _unbroadcast_bias(g, shape):
     return out
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _unbroadcast_2d(g, shape):
     """Fast path for 2-D g -> 2-D shape with size-1 dims, e.g. (B, n) -> (1, n) or (B, 1)."""
     rows, cols = shape
@@ -278,7 +278,7 @@ def _unbroadcast_2d(g, shape):
     return out
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _unbroadcast_nd(g, shape):
     """Generic path: accumulate every element of g into its broadcast source in shape."""
     lead = g.ndim - len(shape)
@@ -391,125 +391,106 @@ def reduce_min(x, axis, keepdims):
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _add(a, b):
     return a + b
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _max2(a, b):
     # `b != b` is a NaN test that also types for ints and bools: NaN propagates like np.max
     return b if (b > a or b != b) else a  # noqa: PLR0124
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _min2(a, b):
     return b if (b < a or b != b) else a  # noqa: PLR0124
 
 
-def _make_axis_reducer(op, has_identity):
-    """Build reduce(x, ax, out): out (1-D, size outer*inner) = op-reduction of x along ax.
+def _make_axis_kernels(op):
+    """Kernels computing out (1-D, size outer*inner) = op-reduction of x along axis ax.
 
     The 2-D kernels walk memory in storage order (row by row for C arrays, via the
-    transpose for F arrays), which is what makes axis 0 and axis -1 fast."""
+    transpose for F arrays), which is what makes axis 0 and axis -1 fast. Few, flat
+    functions on purpose: each jitted function adds noticeably to Numba compile time."""
 
-    @register_jitable(inline="always")
-    def rows(a, out):
-        # out[j] = reduce_i a[i, j]: vector accumulation over contiguous rows
-        for j in range(a.shape[1]):
-            out[j] = a[0, j]
-        for i in range(1, a.shape[0]):
-            for j in range(a.shape[1]):
-                out[j] = op(out[j], a[i, j])
-
-    @register_jitable(inline="always")
-    def cols(a, out):
-        # out[i] = reduce_j a[i, j]: scalar accumulator over each contiguous row
-        for i in range(a.shape[0]):
-            out[i] = a[i, 0]
-            acc = out[i]
-            for j in range(1, a.shape[1]):
-                acc = op(acc, a[i, j])
-            out[i] = acc
-
-    @register_jitable(inline="always")
+    @register_jitable
     def c2d(a, ax, out):
-        if ax == 0:
-            rows(a, out)
-        else:
-            cols(a, out)
+        m, n = a.shape
+        if ax == 0:  # out[j] = reduce_i a[i, j]: accumulate whole rows
+            for j in range(n):
+                out[j] = a[0, j]
+            for i in range(1, m):
+                for j in range(n):
+                    out[j] = op(out[j], a[i, j])
+        else:  # out[i] = reduce_j a[i, j]: one scalar accumulator per row
+            for i in range(m):
+                out[i] = a[i, 0]
+                acc = out[i]
+                for j in range(1, n):
+                    acc = op(acc, a[i, j])
+                out[i] = acc
 
-    @register_jitable(inline="always")
+    @register_jitable
     def f2d(a, ax, out):
         c2d(a.T, 1 - ax, out)
 
-    @register_jitable(inline="always")
+    @register_jitable
     def any2d(a, ax, out):
         if a.strides[0] >= a.strides[1]:
             c2d(a, ax, out)
         else:
-            f2d(a, ax, out)
+            c2d(a.T, 1 - ax, out)
 
-    @register_jitable(inline="always")
+    @register_jitable
     def nd(x, ax, out):
         outer, n, inner = _split_axis(x.shape, ax)
         x3 = np.ascontiguousarray(x).reshape((outer, n, inner))
         if inner == 1:
-            cols(x3[:, :, 0], out)
+            c2d(x3.reshape((outer, n)), 1, out)
         else:
             out2 = out.reshape((outer, inner))
             for o in range(outer):
-                rows(x3[o], out2[o])
+                c2d(x3[o], 0, out2[o])
 
     def pick(x):
         """The kernel for array type x, chosen at typing time."""
         if x.ndim != 2:
-            kernel = nd
-        else:
-            kernel = {"C": c2d, "F": f2d}.get(x.layout, any2d)
-
-        @register_jitable(inline="always")
-        def reduce(x, ax, out):
-            if x.shape[ax] == 0:
-                if not has_identity:
-                    raise ValueError("adcompile: zero-size array to a max/min reduction")
-                out[:] = 0
-                return
-            kernel(x, ax, out)
-        return reduce
+            return nd
+        return {"C": c2d, "F": f2d}.get(x.layout, any2d)
 
     return pick
 
 
-_AXIS_REDUCERS = {
-    "sum": _make_axis_reducer(_add, True),
-    "mean": _make_axis_reducer(_add, True),
-    "max": _make_axis_reducer(_max2, False),
-    "min": _make_axis_reducer(_min2, False),
+_AXIS_KERNELS = {
+    "sum": _make_axis_kernels(_add),
+    "mean": _make_axis_kernels(_add),
+    "max": _make_axis_kernels(_max2),
+    "min": _make_axis_kernels(_min2),
 }
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _no_scale(s, n):
     return s
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _mean_scale(s, n):
     return s / like(n, s)  # like(): a float32 sum stays float32
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _sum_all(x):
     return x.sum()
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _max_all(x):
     return x.max()
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _min_all(x):
     return x.min()
 
@@ -544,14 +525,20 @@ def _reduction_overload(kind, x, axis, keepdims):
             return scale(whole(x), x.size)
         return impl_scalar
 
-    reduce = _AXIS_REDUCERS[kind](x)
+    kernel = _AXIS_KERNELS[kind](x)
+    has_identity = kind in ("sum", "mean")
     nd_out = nd if keep else nd - 1
 
     def impl(x, axis, keepdims):
         ax = _normalize_axis(axis, nd)
         outer, n, inner = _split_axis(x.shape, ax)
         out = np.empty(outer * inner, acc)
-        reduce(x, ax, out)
+        if n > 0:
+            kernel(x, ax, out)
+        elif has_identity:
+            out[:] = 0
+        else:
+            raise ValueError("adcompile: zero-size array to a max/min reduction")
         out = scale(out, n)
         return out.reshape(to_fixed_tuple(_reduced_dims(x.shape, ax, keep), nd_out))
     return impl
@@ -617,11 +604,12 @@ def maxmin_adjoint(g, x, out, axis, keepdims):
     if np.ndim(x) == 0:
         return ft(g)
     hit = (x == _py_expand(out, x, axis)).astype(ft)
-    share = _py_expand(g, x, axis) / hit.sum(axis=axis, keepdims=True)
-    return (hit * share).astype(ft, copy=False)
+    # max(count, 1): a NaN extremum matches nowhere and gets a zero adjoint, as under Numba
+    count = np.maximum(hit.sum(axis=axis, keepdims=True), ft(1))
+    return (hit * (_py_expand(g, x, axis) / count)).astype(ft, copy=False)
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _expand_mid(g2, out3):
     """out3[o, k, i] = g2[o, i]: broadcast back along the reduced middle axis."""
     outer, n, inner = out3.shape
@@ -631,7 +619,7 @@ def _expand_mid(g2, out3):
                 out3[o, k, i] = g2[o, i]
 
 
-@register_jitable(inline="always")
+@register_jitable
 def _share_ties(g2, x3, m2, r3):
     """r3[o, k, i] = g2[o, i] / (#ties) where x3[o, k, i] is the extremum m2[o, i]."""
     outer, n, inner = x3.shape

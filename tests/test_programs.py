@@ -1,0 +1,49 @@
+"""The program corpus, differentiated compiled and uncompiled, against finite differences and
+against autograd. Each derivative is built once per session (and cached on disk)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import adcompile as ad
+from tests.oracles import assert_close, autograd_grads, finite_differences, param_indices
+from tests.programs import straightline
+
+MODULES = [straightline]
+CASES = [c for m in MODULES for c in m.CASES]
+
+
+@functools.cache
+def derivative(case_id: str, jit: bool):
+    case = next(c for c in CASES if c.id == case_id)
+    return ad.grad(case.fun, wrt=case.wrt, jit=jit)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_gradient(case, jit):
+    args = case.make_args()
+    got = derivative(case.id, jit)(*args)
+    fd = finite_differences(case.fun, args, case.wrt)
+    assert_close(got, fd, rtol=1e-5, atol=1e-6, what=f"{case.id} vs finite differences")
+    assert_close(got, autograd_grads(case.fun, args, case.wrt), rtol=1e-9, atol=1e-10,
+                 what=f"{case.id} vs autograd")
+    for g, k in zip(got if isinstance(case.wrt, tuple) else (got,),
+                    param_indices(case.fun, case.wrt)):
+        assert np.shape(g) == np.shape(args[k])
+        if isinstance(args[k], float):
+            assert isinstance(g, float)
+        else:
+            assert g.dtype == args[k].dtype
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=[c.id for c in CASES[:4]])
+def test_second_input_point(case):
+    """A second random point guards against answers that only hold at one input."""
+    args = case.make_args(seed=1)
+    got = derivative(case.id, False)(*args)
+    assert_close(got, finite_differences(case.fun, args, case.wrt), rtol=1e-5, atol=1e-6,
+                 what=case.id)
