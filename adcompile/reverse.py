@@ -144,7 +144,7 @@ class _Forward:
     def for_(self, s: ir.For) -> list[ast.stmt]:
         bounds = [atom(s.start), atom(s.stop), atom(s.step)]
         if s.step == ir.Const(1):
-            bounds = bounds[1:] if s.start == ir.Const(0) else bounds[:2]
+            bounds = bounds[1:2] if s.start == ir.Const(0) else bounds[:2]
         rng = _call("range", *bounds)
         loop = ast.For(target=ast.Name(id=s.index, ctx=ast.Store()), iter=rng,
                        body=self.block(s.body), orelse=[], lineno=0)

@@ -10,9 +10,9 @@ import pytest
 
 import adcompile as ad
 from tests.oracles import assert_close, autograd_grads, finite_differences, param_indices
-from tests.programs import straightline
+from tests.programs import branches, loops, straightline
 
-MODULES = [straightline]
+MODULES = [straightline, branches, loops]
 CASES = [c for m in MODULES for c in m.CASES]
 
 

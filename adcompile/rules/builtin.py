@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from adcompile.runtime import (
+    like,
     matmul_adjoint_x,
     matmul_adjoint_y,
     maxmin_adjoint,
@@ -151,16 +152,16 @@ def power(x, y, out, dout):
 @defvjp(np.maximum)
 def maximum(x, y, out, dout):
     return (
-        unbroadcast(dout * (x == out) / (1.0 + (x == y)), x),
-        unbroadcast(dout * (y == out) / (1.0 + (x == y)), y),
+        unbroadcast(dout * (x == out) / (like(1.0, dout) + (x == y)), x),
+        unbroadcast(dout * (y == out) / (like(1.0, dout) + (x == y)), y),
     )
 
 
 @defvjp(np.minimum)
 def minimum(x, y, out, dout):
     return (
-        unbroadcast(dout * (x == out) / (1.0 + (x == y)), x),
-        unbroadcast(dout * (y == out) / (1.0 + (x == y)), y),
+        unbroadcast(dout * (x == out) / (like(1.0, dout) + (x == y)), x),
+        unbroadcast(dout * (y == out) / (like(1.0, dout) + (x == y)), y),
     )
 
 
@@ -174,7 +175,7 @@ def where(condition, x, y, out, dout):
 
 @defvjp(np.clip, wrt="x")
 def clip(x, a_min, a_max, out, dout):
-    return dout * ((out != a_min) & (out != a_max))
+    return unbroadcast(dout * ((out != a_min) & (out != a_max)), x)
 
 
 # ---------------------------------------------------------------- linear algebra
