@@ -86,6 +86,7 @@ class For:
     body: list
     loc: Location
     trips: str = ""
+    counted: bool = False  # has a `break`: count iterations instead of len(range(...))
 
 
 @dataclass
@@ -98,6 +99,13 @@ class While:
     body: list
     loc: Location
     trips: str = ""
+
+
+@dataclass
+class Break:
+    """Leave the innermost loop (only as a loop body's guarded last statement)."""
+
+    loc: Location
 
 
 @dataclass
@@ -116,7 +124,7 @@ class Function:
     temps: set[str] = field(default_factory=set)  # names the normalizer made up
 
 
-Stmt = Union[Assign, GetItem, If, For, While, Return]
+Stmt = Union[Assign, GetItem, If, For, While, Break, Return]
 
 
 def walk(body: list):

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import ir
 from .errors import UnsupportedError
+from .jumps import Jumps
 from .naming import Namer
 from .rules import ATTRIBUTES, METHODS, Rule, lookup, nondiff
 from .source import _MISSING, ParsedFunction
@@ -47,7 +48,9 @@ class _Normalizer:
         self.source_names = set(self.namer.taken)
 
     def function(self) -> ir.Function:
-        body = self.block(self.fn.tree.body)
+        lowered = Jumps(self.namer.exact_or_fresh).function_body(self.fn.tree.body)
+        self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
+        body = self.block(lowered)
         if not body or not isinstance(body[-1], ir.Return):
             raise UnsupportedError("a function that does not end with `return`",
                                    self.fn.location(self.fn.tree),
@@ -93,8 +96,9 @@ class _Normalizer:
             start, stop, step = ((ir.Const(0), args[0], ir.Const(1)) if len(args) == 1 else
                                  (args[0], args[1], ir.Const(1)) if len(args) == 2 else args)
             trips = self.namer.exact_or_fresh("n_" + node.target.id)
+            counted = any(isinstance(s, ast.Break) for s in ast.walk(node))
             out.append(ir.For(node.target.id, start, stop, step, self.block(node.body), loc,
-                              trips))
+                              trips, counted))
         elif isinstance(node, ast.While):
             if node.orelse:
                 self.unsupported("`while ... else`", node, "use a flag variable")
@@ -107,9 +111,8 @@ class _Normalizer:
             pass  # the docstring
         elif isinstance(node, ast.Pass):
             pass
-        elif isinstance(node, (ast.Break, ast.Continue)):
-            self.unsupported(f"`{type(node).__name__.lower()}`", node,
-                             "use a `while` loop with a condition, or a flag in an `if`")
+        elif isinstance(node, ast.Break):  # left by jump lowering, guarded, last in its loop
+            out.append(ir.Break(loc))
         elif isinstance(node, ast.Expr):
             self.unsupported("expression statements", node,
                              "assign the result to a variable; calls for their effect "
@@ -380,7 +383,7 @@ class _Normalizer:
         raise UnsupportedError(construct, self.fn.location(node), hint)
 
 
-def _assigned_names(tree: ast.FunctionDef) -> set[str]:
+def _assigned_names(tree: ast.AST) -> set[str]:
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):

@@ -85,6 +85,11 @@ def _assign(target: str, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value, lineno=0)
 
 
+def _increment(var: str) -> ast.stmt:
+    return ast.AugAssign(target=ast.Name(id=var, ctx=ast.Store()), op=ast.Add(),
+                         value=ast.Constant(1))
+
+
 def _call(fn: str, *args: ast.expr) -> ast.expr:
     return ast.Call(func=name(fn), args=list(args), keywords=[])
 
@@ -137,6 +142,8 @@ class _Forward:
             code = self.for_(s)
         elif isinstance(s, ir.While):
             code = self.while_(s)
+        elif isinstance(s, ir.Break):
+            code = [ast.Break()]
         else:
             raise AssertionError(f"unexpected statement {s}")
         return before + code + after
@@ -146,10 +153,14 @@ class _Forward:
         if s.step == ir.Const(1):
             bounds = bounds[1:2] if s.start == ir.Const(0) else bounds[:2]
         rng = _call("range", *bounds)
+        body = self.block(s.body)
         loop = ast.For(target=ast.Name(id=s.index, ctx=ast.Store()), iter=rng,
-                       body=self.block(s.body), orelse=[], lineno=0)
+                       body=body, orelse=[], lineno=0)
         if not self.facts.differentiated(s):
             return [loop]
+        if s.counted:  # a `break` may end it early: count the iterations that start
+            body.insert(0, _increment(s.trips))
+            return [_assign(s.trips, ast.Constant(0)), loop]
         return [_assign(s.trips, _call("len", _call("range", *bounds))), loop]
 
     def while_(self, s: ir.While) -> list[ast.stmt]:
@@ -157,8 +168,7 @@ class _Forward:
         body = self.block(s.body)
         counted = self.facts.differentiated(s)
         if counted:
-            body.append(ast.AugAssign(target=ast.Name(id=s.trips, ctx=ast.Store()), op=ast.Add(),
-                                      value=ast.Constant(1)))
+            body.insert(0, _increment(s.trips))
         loop = ast.While(test=atom(s.test), body=body + test, orelse=[])
         return ([_assign(s.trips, ast.Constant(0))] if counted else []) + [loop]
 

@@ -10,9 +10,9 @@ import pytest
 
 import adcompile as ad
 from tests.oracles import assert_close, autograd_grads, finite_differences, param_indices
-from tests.programs import branches, loops, straightline
+from tests.programs import branches, jumps, loops, straightline
 
-MODULES = [straightline, branches, loops]
+MODULES = [straightline, branches, loops, jumps]
 CASES = [c for m in MODULES for c in m.CASES]
 
 
