@@ -36,6 +36,8 @@ class Analysis:
     needs: dict[int, list[str]] = field(default_factory=dict)
     saves: dict[int, list[Save]] = field(default_factory=dict)
     has_reverse: set[int] = field(default_factory=set)  # statements with backward code
+    overwrites: set[int] = field(default_factory=set)  # SetItems whose old slot is saved
+    looped: set[int] = field(default_factory=set)  # statements inside some loop
 
     def differentiated(self, stmt) -> bool:
         return id(stmt) in self.has_reverse
@@ -47,6 +49,7 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
     facts = Analysis(active, useful)
     _mark_reverse(fn.body, facts)
     _needs(fn.body, facts)
+    _mark_overwrites(fn.body, facts)
     _saves(fn.body, facts)
     return facts
 
@@ -54,10 +57,17 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
 # ---------------------------------------------------------------- activity
 
 
+def defined(stmt) -> str:
+    """The variable whose value a simple statement sets (in place, for a SetItem)."""
+    return stmt.array.name if isinstance(stmt, ir.SetItem) else stmt.target
+
+
 def diff_args(stmt) -> list[str]:
     """Variables among a statement's differentiable operands."""
     if isinstance(stmt, ir.GetItem):
         return [stmt.array.name]
+    if isinstance(stmt, ir.SetItem):
+        return ir.atom_vars([stmt.value])
     if isinstance(stmt, ir.Assign):
         if stmt.rule is None:
             return ir.atom_vars(stmt.args)
@@ -68,7 +78,7 @@ def diff_args(stmt) -> list[str]:
 
 
 def _simple(body: list):
-    return [s for s in ir.walk(body) if isinstance(s, (ir.Assign, ir.GetItem))]
+    return [s for s in ir.walk(body) if isinstance(s, (ir.Assign, ir.GetItem, ir.SetItem))]
 
 
 def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
@@ -78,8 +88,8 @@ def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
     while changed:  # loops make the dependence cyclic: iterate to a fixed point
         changed = False
         for s in stmts:
-            if s.target not in active and any(v in active for v in diff_args(s)):
-                active.add(s.target)
+            if defined(s) not in active and any(v in active for v in diff_args(s)):
+                active.add(defined(s))
                 changed = True
     return active
 
@@ -92,7 +102,7 @@ def _useful(fn: ir.Function, active: set[str]) -> set[str]:
     while changed:
         changed = False
         for s in stmts:
-            if s.target in useful:
+            if defined(s) in useful:
                 for v in diff_args(s):
                     if v in active and v not in useful:
                         useful.add(v)
@@ -106,6 +116,8 @@ def _mark_reverse(body: list, facts: Analysis) -> bool:
     for s in body:
         if isinstance(s, (ir.Assign, ir.GetItem)):
             marked = s.target in facts.useful
+        elif isinstance(s, ir.SetItem):
+            marked = s.array.name in facts.active
         elif isinstance(s, ir.If):
             marked = _mark_reverse(s.body, facts) | _mark_reverse(s.orelse, facts)
         elif isinstance(s, (ir.For, ir.While)):
@@ -148,6 +160,8 @@ def _needs(body: list, facts: Analysis) -> None:
             needed = _rule_reads(s, facts.active)
         elif isinstance(s, ir.GetItem):
             needed = [s.array.name, *ir.atom_vars(s.index.items)]
+        elif isinstance(s, ir.SetItem):
+            needed = [*ir.atom_vars(s.index.items), *ir.atom_vars([s.value])]
         elif isinstance(s, ir.If):
             needed = ir.atom_vars([s.test])
         elif isinstance(s, ir.For):
@@ -157,6 +171,43 @@ def _needs(body: list, facts: Analysis) -> None:
         else:
             needed = []
         facts.needs[id(s)] = needed
+
+
+def _mark_overwrites(body: list, facts: Analysis) -> None:
+    """A write into an array the backward sweep reads (or differentiates) saves the values
+    it overwrites, and the backward sweep puts them back: the array then holds, at each
+    point of the backward sweep, what it held at the same point of the forward sweep."""
+    read = {v for needed in facts.needs.values() for v in needed} | facts.active
+    for s in ir.walk(body):
+        if isinstance(s, ir.SetItem) and s.array.name in read:
+            facts.overwrites.add(id(s))
+            if id(s) not in facts.has_reverse:
+                facts.has_reverse.add(id(s))
+                facts.needs[id(s)] = ir.atom_vars(s.index.items)
+                _mark_enclosing(body, s, facts)
+
+
+def _mark_enclosing(body: list, target, facts: Analysis) -> bool:
+    """Mark the compound statements around `target` as having backward code."""
+    for s in body:
+        if s is target:
+            return True
+        inner = []
+        if isinstance(s, ir.If):
+            inner = [s.body, s.orelse]
+        elif isinstance(s, (ir.For, ir.While)):
+            inner = [s.body]
+        if any(_mark_enclosing(b, target, facts) for b in inner):
+            if id(s) not in facts.has_reverse:
+                facts.has_reverse.add(id(s))
+                if isinstance(s, ir.If):
+                    facts.needs[id(s)] = ir.atom_vars([s.test])
+                elif isinstance(s, ir.For):
+                    facts.needs[id(s)] = ir.atom_vars([s.start, s.step]) + [s.trips]
+                else:
+                    facts.needs[id(s)] = [s.trips]
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- what must be saved
@@ -182,6 +233,8 @@ def _saves(body: list, facts: Analysis) -> None:
         if isinstance(stmt, (ir.For, ir.While)):
             seen.add(stmt.trips)
     for stmt, loops in order:
+        if loops:
+            facts.looped.add(id(stmt))
         needed = facts.needs.get(id(stmt))
         if not needed:
             continue

@@ -117,10 +117,19 @@ def _check_for(fn: ParsedFunction, node: ast.For) -> None:
         if inner is not node and isinstance(inner, (ast.Assign, ast.AugAssign)):
             targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
             for t in targets:
-                if any(isinstance(n, ast.Name) and n.id == node.target.id for n in ast.walk(t)):
+                if any(n.id == node.target.id for n in _target_names(t)):
                     raise UnsupportedError(
                         f"assigning to the loop index `{node.target.id}` inside its loop",
                         fn.location(inner), "use another variable")
+
+
+def _target_names(target: ast.expr) -> list[ast.Name]:
+    """Names an assignment target rebinds (not those inside a subscript it writes into)."""
+    if isinstance(target, ast.Name):
+        return [target]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for t in target.elts for n in _target_names(t)]
+    return []
 
 
 def _is_docstring(fn: ParsedFunction, node: ast.Constant) -> bool:

@@ -67,6 +67,16 @@ class GetItem:
 
 
 @dataclass
+class SetItem:
+    """`array[index] = value`: an in-place write into a local array."""
+
+    array: Var
+    index: Index
+    value: Atom
+    loc: Location
+
+
+@dataclass
 class If:
     test: Atom
     body: list
@@ -124,7 +134,7 @@ class Function:
     temps: set[str] = field(default_factory=set)  # names the normalizer made up
 
 
-Stmt = Union[Assign, GetItem, If, For, While, Break, Return]
+Stmt = Union[Assign, GetItem, SetItem, If, For, While, Break, Return]
 
 
 def walk(body: list):
@@ -160,6 +170,8 @@ def reads(stmt) -> list[str]:
         return atom_vars(stmt.args) + atom_vars(v for _, v in stmt.kwargs)
     if isinstance(stmt, GetItem):
         return [stmt.array.name, *atom_vars(stmt.index.items)]
+    if isinstance(stmt, SetItem):
+        return [stmt.array.name, *atom_vars(stmt.index.items), *atom_vars([stmt.value])]
     if isinstance(stmt, If):
         return atom_vars([stmt.test])
     if isinstance(stmt, For):

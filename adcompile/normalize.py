@@ -21,7 +21,8 @@ from .errors import UnsupportedError
 from .jumps import Jumps
 from .naming import Namer
 from .rules import ATTRIBUTES, METHODS, Rule, lookup, nondiff
-from .source import _MISSING, ParsedFunction
+from .check import check
+from .source import _MISSING, ParsedFunction, parse
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
@@ -40,12 +41,15 @@ def to_anf(fn: ParsedFunction) -> ir.Function:
 
 
 class _Normalizer:
-    def __init__(self, fn: ParsedFunction) -> None:
+    def __init__(self, fn: ParsedFunction, namer: Namer | None = None, stack: tuple = ()) -> None:
         self.fn = fn
         self.locals = set(fn.params) | _assigned_names(fn.tree)
         taken = {n.id for n in ast.walk(fn.tree) if isinstance(n, ast.Name)} | set(fn.params)
-        self.namer = Namer(taken | RESERVED | _runtime_names())
+        self.namer = namer or Namer(taken | RESERVED | _runtime_names())
         self.source_names = set(self.namer.taken)
+        self.stack = stack + (fn.fun,)  # functions being inlined, to reject recursion
+        self.return_target: str | None = None  # set when inlined: where `return e` goes
+        self.return_base = ""  # and what its temporaries are named after
 
     def function(self) -> ir.Function:
         lowered = Jumps(self.namer.exact_or_fresh).function_body(self.fn.tree.body)
@@ -55,6 +59,7 @@ class _Normalizer:
             raise UnsupportedError("a function that does not end with `return`",
                                    self.fn.location(self.fn.tree),
                                    "end the function with `return <scalar>`")
+        check_writes(body, self.fn.params, self.namer.taken - self.source_names)
         return ir.Function(self.fn.name, list(self.fn.params), body,
                            self.fn.location(self.fn.tree), self.namer.taken,
                            self.namer.taken - self.source_names)
@@ -71,16 +76,23 @@ class _Normalizer:
         loc = self.fn.location(node)
         if isinstance(node, ast.Assign):
             self.assign(node.targets, node.value, out, loc)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            array, index = self.subscript_target(node.target, out, loc)
+            old = self.namer.fresh(array.name)
+            self.locals.add(old)
+            out.append(ir.GetItem(old, array, index, loc))
+            value = ast.BinOp(left=ast.Name(old, ast.Load()), op=node.op, right=node.value)
+            new = self.atom(ast.copy_location(value, node), array.name, out, loc)
+            out.append(ir.SetItem(array, index, new, loc))
         elif isinstance(node, ast.AugAssign):
-            if not isinstance(node.target, ast.Name):
-                self.unsupported("augmented assignment to a subscript", node,
-                                 "write `x = x + y` on whole variables")
             value = ast.BinOp(left=ast.Name(node.target.id, ast.Load()), op=node.op,
                               right=node.value)
             ast.copy_location(value, node)
             self.assign([node.target], value, out, loc)
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             self.assign([node.target], node.value, out, loc)
+        elif isinstance(node, ast.Return) and self.return_target:
+            self.expr_into(node.value, self.return_target, out, loc, self.return_base)
         elif isinstance(node, ast.Return):
             if isinstance(node.value, ast.Name) and node.value.id in self.locals:
                 out.append(ir.Return(ir.Var(node.value.id), loc))
@@ -153,10 +165,21 @@ class _Normalizer:
             for t, part in zip(target.elts, parts):
                 self.assign_one(t, ast.Name(part.name, ast.Load()), out, loc)
         elif isinstance(target, ast.Subscript):
-            self.unsupported("assignment to a subscript", target,
-                             "build the value with whole-array operations (np.where, arithmetic)")
+            array, index = self.subscript_target(target, out, loc)
+            value_atom = self.atom(value, array.name, out, loc)
+            out.append(ir.SetItem(array, index, value_atom, loc))
         else:
             self.unsupported(f"assignment to {type(target).__name__}", target, "")
+
+    def subscript_target(self, target: ast.Subscript, out: list, loc) -> tuple:
+        if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
+            self.unsupported("assignment into a subscript of anything but a local array", target,
+                             "allocate the array in the function (np.zeros) and write into it")
+        if target.value.id in self.fn.params:
+            self.unsupported(f"writing into the argument `{target.value.id}`", target,
+                             f"copy it first: `{target.value.id} = {target.value.id}.copy()` "
+                             "at the top of the function")
+        return ir.Var(target.value.id), self.index(target.slice, target.value.id, out, loc)
 
     # ------------------------------------------------------------------ expressions
 
@@ -297,6 +320,10 @@ class _Normalizer:
             fn = self.resolve(func)
             rule = lookup(fn)
             if rule is None:
+                fn = getattr(fn, "py_func", fn)  # a @numba.njit helper: inline its Python body
+                if isinstance(fn, types.FunctionType):
+                    self.inline(fn, node, target, out, loc, base)
+                    return
                 self.no_rule(fn, func)
             args = [self.atom(a, base, out, loc) for a in node.args]
         kwargs = {k.arg: self.atom(k.value, base, out, loc) for k in node.keywords}
@@ -304,6 +331,54 @@ class _Normalizer:
             out.append(ir.Assign(target, rule, self.bind(rule, args, kwargs, node), loc))
         else:  # non-differentiable calls keep their keywords (dtype=...)
             out.append(ir.Assign(target, rule, tuple(args), loc, tuple(kwargs.items())))
+
+    def inline(self, fn: types.FunctionType, node: ast.Call, target: str, out: list, loc,
+               base: str) -> None:
+        """Inline a call of the user's own Python function: its body is normalized in place,
+        its locals renamed apart, its result assigned to `target`."""
+        if fn in self.stack:
+            self.unsupported(f"recursion (`{fn.__name__}` calls itself)", node,
+                             "write the recursion as a loop")
+        callee = parse(fn)
+        check(callee)
+        args = [self.atom(a, base, out, loc) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value, base, out, loc) for k in node.keywords}
+        child = _Normalizer(callee, self.namer, self.stack)
+        child.return_target, child.return_base = target, base
+        out.extend(child.inlined_body(self.bind_call(callee, fn, args, kwargs, node), loc))
+
+    def bind_call(self, callee: ParsedFunction, fn, args: list, kwargs: dict, node) -> dict:
+        params = callee.params
+        if len(args) > len(params) or any(k not in params for k in kwargs):
+            self.unsupported(f"this call of `{fn.__name__}{inspect_signature(fn)}`", node, "")
+        bound = dict(zip(params, args)) | kwargs
+        defaults = dict(zip(reversed(params), reversed(fn.__defaults__ or ())))
+        for p in params:
+            if p not in bound:
+                if p not in defaults:
+                    self.unsupported(f"a call of `{fn.__name__}` without `{p}`", node, "")
+                bound[p] = ir.Const(defaults[p])
+        return bound
+
+    def inlined_body(self, bound: dict, loc) -> list:
+        """The callee's body with its locals renamed to fresh names of the caller."""
+        tree = self.fn.tree
+        assigned = _assigned_names(tree)
+        rename = {}
+        for name in sorted(self.locals):
+            if name in bound and name not in assigned and isinstance(bound[name], ir.Var):
+                rename[name] = bound[name].name  # read-only parameter: use the caller's variable
+            else:
+                rename[name] = self.namer.exact_or_fresh(name)
+        body = _Rename(rename, {p: a for p, a in bound.items() if isinstance(a, ir.Const)
+                                and p not in assigned}).visit_body(tree.body)
+        self.locals = set(rename.values())
+        out = [ir.Assign(rename[p], None, (a,), loc) for p, a in bound.items()
+               if p in assigned]
+        lowered = Jumps(self.namer.exact_or_fresh).function_body(body)
+        self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
+        out.extend(self.block(lowered))
+        return out
 
     def bind(self, rule: Rule, args: list, kwargs: dict, node: ast.AST) -> tuple:
         """Arguments in the order of the rule's parameters, defaults filled in."""
@@ -381,6 +456,57 @@ class _Normalizer:
 
     def unsupported(self, construct: str, node: ast.AST, hint: str):
         raise UnsupportedError(construct, self.fn.location(node), hint)
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename an inlined function's locals; read-only parameters bound to constants become
+    those constants."""
+
+    def __init__(self, names: dict[str, str], consts: dict[str, ir.Const]) -> None:
+        self.names = names
+        self.consts = consts
+
+    def visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        import copy
+        return [self.visit(copy.deepcopy(s)) for s in body]
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.consts and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.Constant(self.consts[node.id].value), node)
+        if node.id in self.names:
+            node.id = self.names[node.id]
+        return node
+
+
+def inspect_signature(fn) -> str:
+    import inspect
+    return str(inspect.signature(fn))
+
+
+def check_writes(body: list, params: list[str], temps: set[str]) -> None:
+    """Arrays written with subscripts must not be aliased under another name, and slices of
+    them must not be kept in named variables: NumPy views would see later writes, which the
+    derivative does not follow."""
+    written = {s.array.name for s in ir.walk(body) if isinstance(s, ir.SetItem)}
+    if not written:
+        return
+    for s in ir.walk(body):
+        if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Var):
+            src = s.args[0].name
+            if src in written or (s.target in written and src in params):
+                raise UnsupportedError(
+                    f"`{s.target} = {src}`: an array written with subscripts shared under "
+                    "two names", s.loc, f"make a copy: `{s.target} = {src}.copy()`")
+        elif isinstance(s, ir.GetItem) and s.array.name in written and \
+                _is_view(s.index) and s.target not in temps:
+            raise UnsupportedError(
+                f"keeping the slice `{s.target} = {s.array.name}[...]` of an array that is "
+                "written with subscripts", s.loc,
+                f"copy the slice (`{s.array.name}[...].copy()`) or index it where it is used")
+
+
+def _is_view(index: ir.Index) -> bool:
+    return any(isinstance(i, ir.Slice) or i == ir.Const(None) for i in index.items)
 
 
 def _assigned_names(tree: ast.AST) -> set[str]:

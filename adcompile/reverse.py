@@ -53,7 +53,7 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
-    back = _Backward(facts, namer, fwd.saved)
+    back = _Backward(facts, namer, fwd.saved, fwd.tapes)
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     if isinstance(ret.value, ir.Var):
@@ -83,6 +83,10 @@ def _quote(loc) -> str:
 
 def _assign(target: str, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value, lineno=0)
+
+
+def _subscript(s: ir.SetItem, ctx: ast.expr_context) -> ast.expr:
+    return ast.Subscript(value=atom(s.array), slice=atom(s.index), ctx=ctx)
 
 
 def _increment(var: str) -> ast.stmt:
@@ -135,6 +139,8 @@ class _Forward:
         elif isinstance(s, ir.GetItem):
             code = [_assign(s.target, ast.Subscript(value=atom(s.array), slice=atom(s.index),
                                                     ctx=ast.Load()))]
+        elif isinstance(s, ir.SetItem):
+            code = self.overwrite(s)
         elif isinstance(s, ir.If):
             code = [ast.If(test=atom(s.test), body=self.block(s.body),
                            orelse=self.block(s.orelse))]
@@ -172,18 +178,38 @@ class _Forward:
         loop = ast.While(test=atom(s.test), body=body + test, orelse=[])
         return ([_assign(s.trips, ast.Constant(0))] if counted else []) + [loop]
 
+    def overwrite(self, s: ir.SetItem) -> list[ast.stmt]:
+        """`a[i] = v`, first saving the values it overwrites when the backward sweep needs
+        them back."""
+        write = ast.Assign(targets=[_subscript(s, ast.Store())], value=atom(s.value), lineno=0)
+        if id(s) not in self.facts.overwrites:
+            return [write]
+        old = _call("copy_of", _subscript(s, ast.Load()))
+        slot = self.slot(s.array.name + "_old", tape=self.in_loop(s))
+        self.saved[(id(s), "")] = slot
+        push = ast.Expr(value=_method(slot, "append", old)) if self.in_loop(s) else \
+            _assign(slot, old)
+        return [push, write]
+
+    def in_loop(self, s) -> bool:
+        return id(s) in self.facts.looped
+
+    def slot(self, base: str, tape: bool) -> str:
+        if not tape:
+            return self.namer.exact_or_fresh(base)
+        if base not in self.tape_of:
+            self.tape_of[base] = self.namer.exact_or_fresh(base)
+            self.tapes.append(self.tape_of[base])
+        return self.tape_of[base]
+
     def saves(self, s) -> tuple[list[ast.stmt], list[ast.stmt]]:
         before: list[ast.stmt] = []
         after: list[ast.stmt] = []
         for save in self.facts.saves.get(id(s), []):
+            tape = self.slot(save.var + "_saved", save.tape)
             if save.tape:
-                tape = self.tape_of.get(save.var)
-                if tape is None:
-                    tape = self.tape_of[save.var] = self.namer.exact_or_fresh(save.var + "_saved")
-                    self.tapes.append(tape)
                 code = ast.Expr(value=_method(tape, "append", name(save.var)))
             else:
-                tape = self.namer.exact_or_fresh(save.var + "_saved")
                 code = _assign(tape, name(save.var))
             self.saved[(id(s), save.var)] = tape
             (after if save.after else before).append(code)
@@ -251,10 +277,11 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 
 class _Backward:
-    def __init__(self, facts: Analysis, namer: Namer, saved: dict) -> None:
+    def __init__(self, facts: Analysis, namer: Namer, saved: dict, tapes: list[str]) -> None:
         self.facts = facts
         self.namer = namer
         self.saved = saved
+        self.tapes = tapes
         self.adj = _Adjoints(namer)
 
     def block(self, body: list) -> list[ast.stmt]:
@@ -268,6 +295,8 @@ class _Backward:
             self.assign(s, code)
         elif isinstance(s, ir.GetItem):
             self.getitem(s, code)
+        elif isinstance(s, ir.SetItem):
+            self.setitem(s, code)
         elif isinstance(s, ir.If):
             code += self.if_(s)
         elif isinstance(s, (ir.For, ir.While)):
@@ -305,6 +334,30 @@ class _Backward:
         dout = name(self.adj.d(s.target))
         self.adj.reset(s.target)
         self.adj.contribute_item(s.array.name, atom(s.index), dout, code)
+
+    def setitem(self, s: ir.SetItem, code: list) -> None:
+        """The overwritten entries pass their adjoint to the value written, then start afresh
+        (zero) for the values they held before; the old values are put back."""
+        array = s.array.name
+        if array in self.adj.state:
+            darray = self.adj.d(array)
+            if self.adj.state[array] == ALIAS:
+                code.append(_assign(darray, _method(darray, "copy")))
+                self.adj.state[array] = OWNED
+            entries = ast.Subscript(value=name(darray), slice=atom(s.index), ctx=ast.Load())
+            if isinstance(s.value, ir.Var) and s.value.name in self.facts.useful:
+                grad = _call("unbroadcast", _call("copy_of", entries), atom(s.value))
+                self.adj.contribute(s.value.name, grad, code)
+            code.append(ast.Assign(targets=[ast.Subscript(value=name(darray), slice=atom(s.index),
+                                                          ctx=ast.Store())],
+                                   value=ast.Constant(0.0), lineno=0))
+        slot = self.saved.get((id(s), ""))
+        if slot is not None:
+            value = _method(slot, "pop") if self._in_loop(slot) else name(slot)
+            code.append(ast.Assign(targets=[_subscript(s, ast.Store())], value=value, lineno=0))
+
+    def _in_loop(self, slot: str) -> bool:
+        return slot in self.tapes
 
     def if_(self, s: ir.If) -> list[ast.stmt]:
         before = dict(self.adj.state)

@@ -17,14 +17,15 @@ changes, so that stale Numba caches of generated code are not reused.
 
 import numpy as np
 from numba.core import errors, types
+from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import overload, register_jitable
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 RUNTIME_VERSION = "1"
 
 # The helpers generated code may import (RUNTIME_VERSION is deliberately not one of them).
 __all__ = [
     "as_gradient",
+    "copy_of",
     "like",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
@@ -142,17 +143,23 @@ def _split_all(shape, axis):
     return 1, n, 1
 
 
+# The two shape builders below are Numba-only (tuple_setitem is an intrinsic). They are
+# much cheaper to compile than to_fixed_tuple, which matters: compile time is paid by
+# every generated function.
+
 @register_jitable
-def _reduced_dims(shape, ax, keep):
-    """shape without axis ax (or with it set to 1), as an array for to_fixed_tuple."""
-    dims = np.ones(len(shape), np.intp)
-    j = 0
-    for d in range(len(shape)):
-        if d == ax and not keep:
-            continue
-        dims[j] = 1 if d == ax else shape[d]
-        j += 1
-    return dims
+def _keep_axis(shape, ax):
+    """shape with axis ax set to 1 (a keepdims reduction's shape)."""
+    return tuple_setitem(shape, ax, 1)
+
+
+@register_jitable
+def _drop_axis(shape, ax):
+    """shape without axis ax."""
+    out = shape[1:]
+    for d in range(ax):
+        out = tuple_setitem(out, d, shape[d])
+    return out
 
 
 @register_jitable
@@ -462,9 +469,10 @@ def _make_axis_kernels(op):
     return pick
 
 
-_AXIS_KERNELS = {
-    "sum": _make_axis_kernels(_add),
-    "mean": _make_axis_kernels(_add),
+_SUM_KERNELS = _make_axis_kernels(_add)
+_AXIS_KERNELS = {  # sum and mean share one set of (compiled) kernels
+    "sum": _SUM_KERNELS,
+    "mean": _SUM_KERNELS,
     "max": _make_axis_kernels(_max2),
     "min": _make_axis_kernels(_min2),
 }
@@ -527,20 +535,18 @@ def _reduction_overload(kind, x, axis, keepdims):
 
     kernel = _AXIS_KERNELS[kind](x)
     has_identity = kind in ("sum", "mean")
-    nd_out = nd if keep else nd - 1
+    out_shape = _keep_axis if keep else _drop_axis
 
     def impl(x, axis, keepdims):
         ax = _normalize_axis(axis, nd)
         outer, n, inner = _split_axis(x.shape, ax)
-        out = np.empty(outer * inner, acc)
+        out = np.zeros(outer * inner, acc)  # zeros: the result of an empty sum
         if n > 0:
             kernel(x, ax, out)
-        elif has_identity:
-            out[:] = 0
-        else:
+        elif not has_identity:
             raise ValueError("adcompile: zero-size array to a max/min reduction")
         out = scale(out, n)
-        return out.reshape(to_fixed_tuple(_reduced_dims(x.shape, ax, keep), nd_out))
+        return out.reshape(out_shape(x.shape, ax))
     return impl
 
 
@@ -814,3 +820,19 @@ def _ol_matmul_adjoint_y(g, x, y):
     if y.ndim == 2:
         return lambda g, x, y: np.outer(_blas_operand(x, ft), _blas_operand(g, ft))
     return lambda g, x, y: ft(g) * _blas_operand(x, ft)
+
+
+# ---------------------------------------------------------------------------
+# copy_of: a value that later in-place writes cannot change
+# ---------------------------------------------------------------------------
+
+def copy_of(x):
+    """A copy of an array (a slice read before it is overwritten); scalars as they are."""
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+@overload(copy_of)
+def _ol_copy_of(x):
+    if isinstance(x, types.Array):
+        return lambda x: x.copy()
+    return lambda x: x

@@ -50,6 +50,7 @@ def with_autograd_numpy(fun: Callable) -> Callable:
     namespace = dict(fun.__globals__)
     namespace["np"] = anp
     for name, value in fun.__globals__.items():
+        value = getattr(value, "py_func", value)  # @numba.njit helpers run as Python here
         if isinstance(value, types.FunctionType) and value.__module__ == fun.__module__ \
                 and value is not fun:
             namespace[name] = types.FunctionType(value.__code__, namespace, name)

@@ -116,6 +116,11 @@ def negative(x, out, dout):
     return -dout
 
 
+@defvjp(np.copy, method="copy")
+def copy(x, out, dout):
+    return dout
+
+
 @defvjp(builtins.float, primal=lambda x: call("float", x))
 def float(x, out, dout):
     return dout
