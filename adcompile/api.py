@@ -33,16 +33,16 @@ class GradFunction:
         except GradCallError:
             raise
         except Exception as exc:  # noqa: BLE001  (translated, never swallowed)
-            raise self._translate(exc) from None
+            raise self._translate(exc, args) from None
 
-    def _translate(self, exc: Exception) -> Exception:
+    def _translate(self, exc: Exception, args: tuple) -> Exception:
         text = str(exc)
         ours = re.search(r"adcompile: [^\n]*", text)
         fn = self._parsed
         where = f'{fn.filename}, line {fn.tree.lineno}, in {fn.name}'
         if ours:
             return GradCallError(f"{ours.group(0)}\n  (calling the derivative of {where})")
-        loc = self._source_line(text)
+        loc = self._source_line(text) or self._replay(args)
         if loc is None and not _is_numba_error(exc):
             return exc
         at = f'File "{loc.filename}", line {loc.line}\n    {loc.text.strip()}\n' if loc else ""
@@ -51,6 +51,22 @@ class GradFunction:
             f"{at}adcompile: the derivative of {fn.name} failed for these arguments: {first}\n"
             "hint: check the arguments' shapes and dtypes; `adcompile.source(g)` shows the "
             "generated code")
+
+    def _replay(self, args: tuple):
+        """Compiled code reports no line for a run-time error (a shape mismatch): run the same
+        generated code as Python to find the source line it stops at."""
+        py = getattr(self._fn, "py_func", self._fn)
+        try:
+            py(*args)
+        except Exception as exc:  # noqa: BLE001
+            tb = exc.__traceback__
+            line = None
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == str(self.path):
+                    line = tb.tb_lineno
+                tb = tb.tb_next
+            return self._module.lines.get(line)
+        return None
 
     def _source_line(self, text: str):
         for m in re.finditer(r'File "([^"]+)", line (\d+)', text):

@@ -26,7 +26,7 @@ class Module:
 
 
 def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: int,
-                  last: int, temps: set[str]) -> Module:
+                  last: int, temps: set[str], imports: list[tuple[str, str]] = ()) -> Module:
     """Render the derivative as a module defining `<fn_name>_<kind>`."""
     forward = inline_temporaries(d.forward, temps, _names(d.backward) | _names([d.returned]))
     body = [_assign(t, ast.List(elts=[], ctx=ast.Load())) for t in d.tapes]
@@ -49,6 +49,7 @@ def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: 
             line = "from adcompile.runtime import (\n" + "".join(
                 f"    {h},\n" for h in helpers) + ")"
         header.extend(line.split("\n"))
+    header += [f"from {module} import {name}" for module, name in sorted(set(imports))]
     header += ["", "", f"def {function}({', '.join(d.params)}):"]
     text = "\n".join(header + lines) + "\n"
     offset = len(header) + 1

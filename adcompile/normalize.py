@@ -130,7 +130,8 @@ class _Normalizer:
                              "assign the result to a variable; calls for their effect "
                              "(printing, in-place updates) have no derivative")
         else:
-            self.unsupported(f"`{type(node).__name__}` statements", node, "")
+            self.unsupported(f"`{type(node).__name__}` statements", node,
+                             "see docs/language.md for the supported statements")
 
     def assign(self, targets: list[ast.expr], value: ast.expr, out: list, loc) -> None:
         first, *rest = targets
@@ -151,7 +152,8 @@ class _Normalizer:
             names = [t.id if isinstance(t, ast.Name) else "t" for t in target.elts]
             if isinstance(value, (ast.Tuple, ast.List)):
                 if len(value.elts) != len(target.elts):
-                    self.unsupported("tuple assignment with mismatched lengths", value, "")
+                    self.unsupported("tuple assignment with mismatched lengths", value,
+                                     "give one value per name")
                 # evaluate every right-hand side before assigning any target (`a, b = b, a`)
                 parts = [self.temp(e, n, out, loc) for e, n in zip(value.elts, names)]
             else:
@@ -169,7 +171,8 @@ class _Normalizer:
             value_atom = self.atom(value, array.name, out, loc)
             out.append(ir.SetItem(array, index, value_atom, loc))
         else:
-            self.unsupported(f"assignment to {type(target).__name__}", target, "")
+            self.unsupported(f"assignment to {type(target).__name__}", target,
+                             "assign to names, tuples of names, or subscripts of local arrays")
 
     def subscript_target(self, target: ast.Subscript, out: list, loc) -> tuple:
         if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
@@ -232,7 +235,8 @@ class _Normalizer:
         elif isinstance(node, ast.BinOp):
             fn = _BINOPS.get(type(node.op))
             if fn is None:
-                self.unsupported(f"the operator `{_op_text(node.op)}`", node, "")
+                self.unsupported(f"the operator `{_op_text(node.op)}`", node,
+                                 "supported: + - * / ** @ // % and unary -")
             args = (self.atom(node.left, base, out, loc), self.atom(node.right, base, out, loc))
             out.append(ir.Assign(target, lookup(fn), args, loc))
         elif isinstance(node, ast.UnaryOp):
@@ -241,7 +245,8 @@ class _Normalizer:
             if isinstance(node.op, ast.UAdd):
                 out.append(ir.Assign(target, None, (operand,), loc))
             elif fn is None:
-                self.unsupported(f"the operator `{_op_text(node.op)}`", node, "")
+                self.unsupported(f"the operator `{_op_text(node.op)}`", node,
+                                 "supported: + - * / ** @ // % and unary -")
             else:
                 out.append(ir.Assign(target, lookup(fn), (operand,), loc))
         elif isinstance(node, ast.Compare):
@@ -269,14 +274,15 @@ class _Normalizer:
         elif isinstance(node, ast.Subscript):
             receiver = self.atom(node.value, base, out, loc)
             if not isinstance(receiver, ir.Var):
-                self.unsupported("subscripts of constants", node, "")
+                self.unsupported("subscripts of constants", node, "index a variable")
             index = self.index(node.slice, base, out, loc)
             out.append(ir.GetItem(target, receiver, index, loc))
         elif isinstance(node, ast.Tuple):
             items = tuple(self.atom(e, base, out, loc) for e in node.elts)
             out.append(ir.Assign(target, TUPLE, items, loc))
         else:
-            self.unsupported(_construct_name(node), node, "")
+            self.unsupported(_construct_name(node), node,
+                             "see docs/language.md for the supported expressions")
 
     def compare(self, node: ast.Compare, target: str, out: list, loc, base: str) -> None:
         left = node.left
@@ -350,13 +356,15 @@ class _Normalizer:
     def bind_call(self, callee: ParsedFunction, fn, args: list, kwargs: dict, node) -> dict:
         params = callee.params
         if len(args) > len(params) or any(k not in params for k in kwargs):
-            self.unsupported(f"this call of `{fn.__name__}{inspect_signature(fn)}`", node, "")
+            self.unsupported(f"this call of `{fn.__name__}{inspect_signature(fn)}`", node,
+                             "pass the arguments its signature names")
         bound = dict(zip(params, args)) | kwargs
         defaults = dict(zip(reversed(params), reversed(fn.__defaults__ or ())))
         for p in params:
             if p not in bound:
                 if p not in defaults:
-                    self.unsupported(f"a call of `{fn.__name__}` without `{p}`", node, "")
+                    self.unsupported(f"a call of `{fn.__name__}` without `{p}`", node,
+                                     f"pass `{p}`")
                 bound[p] = ir.Const(defaults[p])
         return bound
 
@@ -394,7 +402,8 @@ class _Normalizer:
         for p in rule.params:
             if p not in bound:
                 if p not in rule.defaults:
-                    self.unsupported(f"a call of {rule.name} without `{p}`", node, "")
+                    self.unsupported(f"a call of {rule.name} without `{p}`", node,
+                                     f"pass `{p}`")
                 bound[p] = ir.Const(rule.defaults[p])
         return tuple(bound[p] for p in rule.params)
 
@@ -431,7 +440,8 @@ class _Normalizer:
             base = self.resolve(node.value)
             value = getattr(base, node.attr, _MISSING)
             if value is _MISSING:
-                self.unsupported(f"`{ast.unparse(node)}`, which does not exist", node, "")
+                self.unsupported(f"`{ast.unparse(node)}`, which does not exist", node,
+                                 "check the spelling")
             return value
         self.unsupported(f"calling {_construct_name(node)}", node, "call functions by name")
 

@@ -49,8 +49,10 @@ def reverse_mode(fun: Callable, wrt: list[str] | None, as_tuple: bool, with_valu
     derivative = differentiate(fn_ir, facts, wrt, as_tuple, with_value, Namer(fn_ir.names))
     kind = "value_and_grad" if with_value else "grad"
     last = max(parsed.lines)
+    imports = [i for s in ir.walk(fn_ir.body) if isinstance(s, ir.Assign) and s.rule
+               for i in s.rule.imports]
     module = emit.module_source(derivative, parsed.name, kind, Path(parsed.filename).name,
-                                parsed.tree.lineno, last, fn_ir.temps)
+                                parsed.tree.lineno, last, fn_ir.temps, imports)
     _dump("reverse", lambda: module.text)
     compiled, path = load(module.text, module.function, jit)
     return Transformed(parsed, module, compiled, path)

@@ -791,6 +791,16 @@ def _ol_blas_operand(a, ft):
     return lambda a, ft: np.ascontiguousarray(a)
 
 
+@register_jitable
+def _outer(a, b):
+    """np.outer for 1-D a, b; a loop, because Numba's np.outer takes seconds to compile."""
+    out = np.empty((a.size, b.size), a.dtype)
+    for i in range(a.size):
+        for j in range(b.size):
+            out[i, j] = a[i] * b[j]
+    return out
+
+
 def _nb_matmul_check(x, y):
     for a in (x, y):
         if not (isinstance(a, types.Array) and a.ndim in (1, 2)):
@@ -805,7 +815,7 @@ def _ol_matmul_adjoint_x(g, x, y):
     if x.ndim == 2 and y.ndim == 2:
         return lambda g, x, y: np.dot(_blas_operand(g, ft), _blas_operand(y, ft).T)
     if x.ndim == 2:
-        return lambda g, x, y: np.outer(_blas_operand(g, ft), _blas_operand(y, ft))
+        return lambda g, x, y: _outer(_blas_operand(g, ft), _blas_operand(y, ft))
     if y.ndim == 2:
         return lambda g, x, y: np.dot(_blas_operand(y, ft), _blas_operand(g, ft))
     return lambda g, x, y: ft(g) * _blas_operand(y, ft)
@@ -818,7 +828,7 @@ def _ol_matmul_adjoint_y(g, x, y):
     if x.ndim == 2:
         return lambda g, x, y: np.dot(_blas_operand(x, ft).T, _blas_operand(g, ft))
     if y.ndim == 2:
-        return lambda g, x, y: np.outer(_blas_operand(x, ft), _blas_operand(g, ft))
+        return lambda g, x, y: _outer(_blas_operand(x, ft), _blas_operand(g, ft))
     return lambda g, x, y: ft(g) * _blas_operand(x, ft)
 
 

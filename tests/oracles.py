@@ -53,7 +53,8 @@ def with_autograd_numpy(fun: Callable) -> Callable:
         value = getattr(value, "py_func", value)  # @numba.njit helpers run as Python here
         if isinstance(value, types.FunctionType) and value.__module__ == fun.__module__ \
                 and value is not fun:
-            namespace[name] = types.FunctionType(value.__code__, namespace, name)
+            namespace[name] = types.FunctionType(value.__code__, namespace, name,
+                                                 value.__defaults__)
     return types.FunctionType(fun.__code__, namespace, fun.__name__, fun.__defaults__)
 
 

@@ -10,10 +10,11 @@ import pytest
 
 import adcompile as ad
 from tests.oracles import assert_close, autograd_grads, finite_differences, param_indices
-from tests.programs import branches, calls, jumps, loops, straightline, writes
+from tests.programs import branches, calls, jumps, loops, mlp, seeds, straightline, writes
 
-MODULES = [straightline, branches, loops, jumps, writes, calls]
+MODULES = [straightline, branches, loops, jumps, writes, calls, mlp, seeds]
 CASES = [c for m in MODULES for c in m.CASES]
+assert len({c.id for c in CASES}) == len(CASES), "corpus case ids must be unique"
 # modules whose programs autograd cannot run (in-place writes) declare AUTOGRAD = False
 WITH_AUTOGRAD = {c.id for m in MODULES if getattr(m, "AUTOGRAD", True) for c in m.CASES}
 

@@ -368,11 +368,12 @@ def test_as_gradient_integer_message_text():
 
 # ---------------------------------------------------------------- reductions
 
-# (shape, dtype, layout, which njit wrapper): every reduction and keepdims value on two
-# types; the layouts that pick other kernels (F, strided, 1-D) with a cheaper wrapper.
+# (shape, dtype, layout, which njit wrapper): every reduction and keepdims value on one
+# type; the layouts that pick other kernels (F, strided, 1-D, 3-D) with a cheaper wrapper
+# (Numba compile time dominates this file).
 REDUCTION_CASES = [
     ((4, 5), F32, "C", "all"),
-    ((2, 3, 4), F64, "S", "all"),
+    ((2, 3, 4), F64, "S", "some"),
     ((4, 5), F64, "F", "some"),
     ((4, 5), F32, "S", "some"),
     ((7,), F32, "S", "some"),
@@ -607,22 +608,21 @@ def test_matmul_adjoints(name, operands):
 CACHED_MODULE = """
 import numba
 import numpy as np
-from adcompile.runtime import like, reduce_max, sum_adjoint, unbroadcast
+from adcompile.runtime import like, reduce_sum, unbroadcast
 
 
 @numba.njit(cache=True)
 def f(x, b):
     y = x * like(2.0, x) + b
-    s = reduce_max(y, -1, False)
-    g = sum_adjoint(s, y, -1, False)
-    return unbroadcast(g, b)
+    return reduce_sum(y, -1, True), unbroadcast(y, b)
 
 
 x = np.arange(6, dtype=np.float32).reshape(2, 3)
 b = np.ones(3, np.float32)
-r = f(x, b)
-assert r.dtype == np.float32, r.dtype
-np.testing.assert_allclose(r, np.full(3, 5 + 11, np.float32))  # y = 2x + b: row maxima 5, 11
+s, g = f(x, b)
+assert s.dtype == g.dtype == np.float32, (s.dtype, g.dtype)
+np.testing.assert_allclose(s, [[9.0], [27.0]])  # y = 2x + b = [[1, 3, 5], [7, 9, 11]]
+np.testing.assert_allclose(g, [8.0, 12.0, 16.0])
 print(len(f.stats.cache_hits), len(f.stats.cache_misses))
 """
 

@@ -33,6 +33,7 @@ class Rule:
     wrt: tuple[str, ...] = ()  # differentiable parameters
     vjp: Callable | None = None  # the runnable reverse rule
     vjp_exprs: dict[str, ast.expr] = field(default_factory=dict, repr=False)
+    imports: tuple[tuple[str, str], ...] = ()  # (module, name) generated code must import
 
     @property
     def differentiable(self) -> bool:
@@ -119,6 +120,7 @@ def defvjp(
             wrt=names,
             vjp=rule_fn,
             vjp_exprs=_returned_exprs(rule_fn, names),
+            imports=() if primal or numpy_name(fns[0]) else _import_of(fns[0]),
         )
         _bind(rule, fns, method)
         return rule_fn
@@ -144,6 +146,14 @@ def _bind(rule: Rule, fns: tuple, method: str | None) -> None:
         RULES[fn] = rule
     if method:
         METHODS[method] = rule
+
+
+def _import_of(fn: Any) -> tuple[tuple[str, str], ...]:
+    """A user's own function is called by name: the generated module imports it."""
+    module, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
+    if not module or not name:
+        raise ValueError(f"cannot import {fn!r} into generated code; pass primal=")
+    return ((module, name),)
 
 
 def _default_primal(fn: Any) -> PrimalWriter:

@@ -71,3 +71,12 @@ CASES = [
     case(loop_with_branch, 1.7, 6),
     case(runtime_range, uniform(0.5, 1.0, 6), 1, 5),
 ]
+
+
+def logistic_closed_form_check(v0: float, n: int) -> float:
+    """d v_n / d v_0 of the logistic map, as the product of the per-step derivatives."""
+    d, v = 1.0, v0
+    for _ in range(n):
+        d *= 4.0 * (1.0 - 2.0 * v)
+        v = 4.0 * v * (1.0 - v)
+    return d

@@ -1,0 +1,42 @@
+"""The normalized (A-normal form) function is runnable Python and computes what the original
+function computes, for every program of the corpus."""
+
+import numpy as np
+import pytest
+
+from adcompile import runtime
+from adcompile.check import check
+from adcompile.emit import primal_source
+from adcompile.normalize import to_anf
+from adcompile.source import parse
+from tests.test_programs import CASES
+
+
+def normalized(fun):
+    text = primal_source(to_anf(_checked(fun)))
+    namespace = dict(fun.__globals__)
+    namespace.update({name: getattr(runtime, name) for name in runtime.__all__})
+    exec(compile(text, f"<normalized {fun.__name__}>", "exec"), namespace)
+    return namespace[fun.__name__], text
+
+
+def _checked(fun):
+    parsed = parse(fun)
+    check(parsed)
+    return parsed
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_normalized_code_computes_the_same(case):
+    fn, text = normalized(case.fun)
+    args = case.make_args()
+    expected = case.fun(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+    np.testing.assert_allclose(fn(*args), expected, rtol=1e-13, atol=1e-13, err_msg=text)
+
+
+def test_one_primitive_per_statement():
+    from tests.programs.mlp import mlp_softmax_xent
+
+    _, text = normalized(mlp_softmax_xent)
+    assert "H_1 = X @ W1" in text
+    assert "logp_2 = reduce_sum(logp_1, 1, True)" in text
