@@ -63,11 +63,18 @@ def log_softmax_numpy(Z):
 
 @numba.njit
 def log_softmax_rows(Z):
-    """Row by row: Numba has no `keepdims` and no `axis` for `max`."""
+    """Scalar loops, as one writes Numba: no temporaries, and Numba's `max` has no `axis`."""
     out = np.empty_like(Z)
     for i in range(Z.shape[0]):
-        m = Z[i].max()
-        out[i] = Z[i] - m - np.log(np.sum(np.exp(Z[i] - m)))
+        m = Z[i, 0]
+        for j in range(1, Z.shape[1]):
+            m = max(m, Z[i, j])
+        s = 0.0
+        for j in range(Z.shape[1]):
+            s += np.exp(Z[i, j] - m)
+        lse = m + np.log(s)
+        for j in range(Z.shape[1]):
+            out[i, j] = Z[i, j] - lse
     return out
 
 
