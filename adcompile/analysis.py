@@ -4,10 +4,15 @@ Gives an `Analysis`:
 - `active`: variables that depend on a `wrt` parameter through differentiable operations;
 - `useful`: variables the returned value depends on through differentiable operations;
 - `needs`: per statement, the primal variables its backward code reads;
+- `replayed`, `carried`: a loop without array writes is reversed by recomputation: the
+  forward sweep saves only the state its body carries from one iteration to the next, and
+  the backward sweep restores that state, recomputes the iteration, and reverses it (so
+  a scalar recurrence costs one saved value per iteration, like hand-written code);
 - `saves`: per statement, which of those must be saved in the forward sweep because the
-  variable is overwritten before the backward sweep reaches the statement (assigned later,
-  or assigned anywhere in an enclosing loop, whose next iteration overwrites it). Inside a
-  loop a save is a tape (a list the backward sweep pops), elsewhere a single slot.
+  variable is overwritten before the backward sweep reaches the statement (assigned later
+  in its region: the function body, or the body of a replayed loop), or assigned anywhere in
+  an enclosing loop that is not replayed, whose next iteration overwrites it: such a loop
+  tapes (a list the backward sweep pops), elsewhere a single slot suffices.
 
 Facts are keyed by `id(statement)`; nothing is written onto the statements themselves. The
 analysis is flow-insensitive where that is simplest and still exact enough: a name is active
@@ -37,7 +42,9 @@ class Analysis:
     saves: dict[int, list[Save]] = field(default_factory=dict)
     has_reverse: set[int] = field(default_factory=set)  # statements with backward code
     overwrites: set[int] = field(default_factory=set)  # SetItems whose old slot is saved
-    looped: set[int] = field(default_factory=set)  # statements inside some loop
+    looped: set[int] = field(default_factory=set)  # statements taped per iteration
+    replayed: set[int] = field(default_factory=set)  # loops whose iterations are recomputed
+    carried: dict[int, list[str]] = field(default_factory=dict)  # replayed loop -> its state
 
     def differentiated(self, stmt) -> bool:
         return id(stmt) in self.has_reverse
@@ -50,6 +57,7 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
     _mark_reverse(fn.body, facts)
     _needs(fn.body, facts)
     _mark_overwrites(fn.body, facts)
+    _mark_replayed(fn.body, facts)
     _saves(fn.body, facts)
     return facts
 
@@ -210,6 +218,53 @@ def _mark_enclosing(body: list, target, facts: Analysis) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- loops reversed by recomputation
+
+
+def _mark_replayed(body: list, facts: Analysis) -> None:
+    for s in ir.walk(body):
+        if not isinstance(s, (ir.For, ir.While)) or not facts.differentiated(s):
+            continue
+        if any(isinstance(t, ir.SetItem) for t in ir.walk(s.body)):
+            continue  # recomputing would need the array as it was: tape instead
+        live = live_in(s.body) - ({s.index} if isinstance(s, ir.For) else set())
+        written = _assigned(s.body)
+        facts.replayed.add(id(s))
+        facts.carried[id(s)] = sorted(live & written)
+        needed = facts.needs[id(s)]
+        needed += [v for v in sorted(live - written) if v not in needed]
+
+
+def live_in(body: list) -> set[str]:
+    """Variables a body may read before assigning them (its inputs)."""
+    live: set[str] = set()
+
+    def read(names) -> None:
+        live.update(n for n in names if n not in defined[-1])
+
+    defined: list[set[str]] = [set()]
+
+    def block(stmts: list) -> None:
+        for s in stmts:
+            read(ir.reads(s))
+            if isinstance(s, (ir.Assign, ir.GetItem)):
+                defined[-1] = defined[-1] | {s.target}
+            elif isinstance(s, ir.If):
+                outcomes = []
+                for branch in (s.body, s.orelse):
+                    defined.append(set(defined[-1]))
+                    block(branch)
+                    outcomes.append(defined.pop())
+                defined[-1] = outcomes[0] & outcomes[1]
+            elif isinstance(s, (ir.For, ir.While)):
+                defined.append(defined[-1] | ({s.index} if isinstance(s, ir.For) else set()))
+                block(s.body + (s.test_block if isinstance(s, ir.While) else []))
+                defined.pop()
+
+    block(body)
+    return live
+
+
 # ---------------------------------------------------------------- what must be saved
 
 
@@ -223,8 +278,9 @@ def _assigned(body: list) -> set[str]:
 
 
 def _saves(body: list, facts: Analysis) -> None:
-    """Walk in program order, tracking what enclosing loops assign and what comes later."""
-    order = list(_positions(body))
+    """Walk a region in program order, tracking what its taped loops assign and what comes
+    later; the body of each replayed loop is a region of its own."""
+    order = list(_positions(body, facts))
     later_writes: dict[int, set[str]] = {}
     seen: set[str] = set()
     for stmt, _ in reversed(order):  # names assigned after each statement, in program order
@@ -232,6 +288,8 @@ def _saves(body: list, facts: Analysis) -> None:
         seen.update(ir.writes(stmt))
         if isinstance(stmt, (ir.For, ir.While)):
             seen.add(stmt.trips)
+            if id(stmt) in facts.replayed:  # its body is not in this region's order
+                seen.update(_assigned(stmt.body))
     for stmt, loops in order:
         if loops:
             facts.looped.add(id(stmt))
@@ -250,17 +308,18 @@ def _saves(body: list, facts: Analysis) -> None:
             saves.append(Save(var, after, tape=bool(loops)))
         if saves:
             facts.saves[id(stmt)] = saves
+    for stmt, _ in order:
+        if id(stmt) in facts.replayed:
+            _saves(stmt.body, facts)
 
 
-def _positions(body: list, loops: tuple = ()):
-    """(statement, enclosing loops) in program order."""
+def _positions(body: list, facts: Analysis, loops: tuple = ()):
+    """(statement, enclosing taped loops) in program order, not entering replayed loops."""
     for s in body:
         yield s, loops
         if isinstance(s, ir.If):
-            yield from _positions(s.body, loops)
-            yield from _positions(s.orelse, loops)
-        elif isinstance(s, ir.For):
-            yield from _positions(s.body, loops + (s,))
-        elif isinstance(s, ir.While):
-            yield from _positions(s.test_block, loops + (s,))
-            yield from _positions(s.body, loops + (s,))
+            yield from _positions(s.body, facts, loops)
+            yield from _positions(s.orelse, facts, loops)
+        elif isinstance(s, (ir.For, ir.While)) and id(s) not in facts.replayed:
+            inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
+            yield from _positions(inner, facts, loops + (s,))

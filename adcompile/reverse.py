@@ -53,7 +53,7 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
-    back = _Backward(facts, namer, fwd.saved, fwd.tapes)
+    back = _Backward(facts, namer, fwd)
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     if isinstance(ret.value, ir.Var):
@@ -83,6 +83,22 @@ def _quote(loc) -> str:
 
 def _assign(target: str, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value, lineno=0)
+
+
+def _range_args(s: ir.For) -> list[ast.expr]:
+    """`range(n)` rather than `range(0, n, 1)`."""
+    bounds = [atom(s.start), atom(s.stop), atom(s.step)]
+    if s.step == ir.Const(1):
+        bounds = bounds[1:2] if s.start == ir.Const(0) else bounds[:2]
+    return bounds
+
+
+def iteration(s: ir.For) -> ast.expr:
+    """The position of the current iteration: `i` for `range(n)`, `(i - a) // s` in general."""
+    if s.start == ir.Const(0) and s.step == ir.Const(1):
+        return name(s.index)
+    offset = ast.BinOp(left=name(s.index), op=ast.Sub(), right=atom(s.start))
+    return simplify(ast.BinOp(left=offset, op=ast.FloorDiv(), right=atom(s.step)))
 
 
 def _subscript(s: ir.SetItem, ctx: ast.expr_context) -> ast.expr:
@@ -121,80 +137,105 @@ def _with_comments(body: list, emit_one) -> list[ast.stmt]:
 # ---------------------------------------------------------------- forward sweep
 
 
+TAPED, PLAIN, REPLAY = "taped", "plain", "replay"
+
+
 class _Forward:
+    """Writes forward code in one of three modes: TAPED saves what the backward sweep needs;
+    PLAIN only computes (the body of a replayed loop, which the backward sweep recomputes);
+    REPLAY is TAPED without the loop's own `break` (it runs inside the reversed loop)."""
+
     def __init__(self, facts: Analysis, namer: Namer) -> None:
         self.facts = facts
         self.namer = namer
         self.saved: dict[tuple[int, str], str] = {}  # (statement, variable) -> slot or tape
         self.tapes: list[str] = []
         self.tape_of: dict[str, str] = {}
+        self.iteration_tapes: dict[int, list[str]] = {}  # replayed for-loop -> its tapes
 
-    def block(self, body: list) -> list[ast.stmt]:
-        return _with_comments(body, self.stmt)
+    def block(self, body: list, mode: str = TAPED) -> list[ast.stmt]:
+        return _with_comments(body, lambda s: self.stmt(s, mode))
 
-    def stmt(self, s) -> list[ast.stmt]:
-        before, after = self.saves(s)
+    def stmt(self, s, mode: str) -> list[ast.stmt]:
+        before, after = self.saves(s) if mode != PLAIN else ([], [])
         if isinstance(s, ir.Assign):
             code = [_assign(s.target, primal(s))]
         elif isinstance(s, ir.GetItem):
             code = [_assign(s.target, ast.Subscript(value=atom(s.array), slice=atom(s.index),
                                                     ctx=ast.Load()))]
         elif isinstance(s, ir.SetItem):
-            code = self.overwrite(s)
+            code = self.overwrite(s, mode)
         elif isinstance(s, ir.If):
-            code = [ast.If(test=atom(s.test), body=self.block(s.body),
-                           orelse=self.block(s.orelse))]
-        elif isinstance(s, ir.For):
-            code = self.for_(s)
-        elif isinstance(s, ir.While):
-            code = self.while_(s)
+            body, orelse = self.block(s.body, mode), self.block(s.orelse, mode)
+            code = [ast.If(test=atom(s.test), body=body, orelse=orelse)] if body or orelse else []
+        elif isinstance(s, (ir.For, ir.While)):
+            code = self.loop(s, mode)
         elif isinstance(s, ir.Break):
-            code = [ast.Break()]
+            code = [] if mode == REPLAY else [ast.Break()]
         else:
             raise AssertionError(f"unexpected statement {s}")
         return before + code + after
 
-    def for_(self, s: ir.For) -> list[ast.stmt]:
-        bounds = [atom(s.start), atom(s.stop), atom(s.step)]
-        if s.step == ir.Const(1):
-            bounds = bounds[1:2] if s.start == ir.Const(0) else bounds[:2]
-        rng = _call("range", *bounds)
-        body = self.block(s.body)
-        loop = ast.For(target=ast.Name(id=s.index, ctx=ast.Store()), iter=rng,
+    def loop(self, s, mode: str) -> list[ast.stmt]:
+        taped = mode != PLAIN and self.facts.differentiated(s)
+        replayed = id(s) in self.facts.replayed
+        body = self.block(s.body, PLAIN if replayed or not taped else TAPED)
+        if not (taped and replayed):
+            return self.for_(s, body, taped) if isinstance(s, ir.For) else \
+                self.while_(s, body, taped, mode)
+        # save the state each iteration starts from
+        carried = self.facts.carried[id(s)]
+        if isinstance(s, ir.While):  # unknown length: lists
+            body[0:0] = [ast.Expr(value=_method(self.slot(v + "_saved", True), "append", name(v)))
+                         for v in carried]
+            return self.while_(s, body, taped, mode)
+        tapes = [self.namer.exact_or_fresh(v + "_saved") for v in carried]
+        self.iteration_tapes[id(s)] = tapes
+        body[0:0] = [ast.Assign(targets=[ast.Subscript(value=name(t), slice=iteration(s),
+                                                       ctx=ast.Store())],
+                                value=name(v), lineno=0) for v, t in zip(carried, tapes)]
+        code = self.for_(s, body, taped)
+        size = self.capacity(s) if s.counted else name(s.trips)
+        allocate = [_assign(t, _call("new_tape", name(v), size)) for v, t in zip(carried, tapes)]
+        return code[:-1] + allocate + code[-1:]
+
+    def for_(self, s: ir.For, body: list, taped: bool) -> list[ast.stmt]:
+        bounds = _range_args(s)
+        loop = ast.For(target=ast.Name(id=s.index, ctx=ast.Store()), iter=_call("range", *bounds),
                        body=body, orelse=[], lineno=0)
-        if not self.facts.differentiated(s):
+        if not taped:
             return [loop]
         if s.counted:  # a `break` may end it early: count the iterations that start
             body.insert(0, _increment(s.trips))
             return [_assign(s.trips, ast.Constant(0)), loop]
         return [_assign(s.trips, _call("len", _call("range", *bounds))), loop]
 
-    def while_(self, s: ir.While) -> list[ast.stmt]:
-        test = self.block(s.test_block)
-        body = self.block(s.body)
-        counted = self.facts.differentiated(s)
-        if counted:
+    def capacity(self, s: ir.For) -> ast.expr:
+        """Room for every iteration a loop that may `break` could run."""
+        return _call("len", _call("range", *_range_args(s)))
+
+    def while_(self, s: ir.While, body: list, taped: bool, mode: str) -> list[ast.stmt]:
+        test = self.block(s.test_block, PLAIN if mode == PLAIN else TAPED)
+        if taped:
             body.insert(0, _increment(s.trips))
         loop = ast.While(test=atom(s.test), body=body + test, orelse=[])
-        return ([_assign(s.trips, ast.Constant(0))] if counted else []) + [loop]
+        return ([_assign(s.trips, ast.Constant(0))] if taped else []) + [loop]
 
-    def overwrite(self, s: ir.SetItem) -> list[ast.stmt]:
+    def overwrite(self, s: ir.SetItem, mode: str) -> list[ast.stmt]:
         """`a[i] = v`, first saving the values it overwrites when the backward sweep needs
         them back."""
         write = ast.Assign(targets=[_subscript(s, ast.Store())], value=atom(s.value), lineno=0)
-        if id(s) not in self.facts.overwrites:
+        if id(s) not in self.facts.overwrites or mode == PLAIN:
             return [write]
         old = _call("copy_of", _subscript(s, ast.Load()))
-        slot = self.slot(s.array.name + "_old", tape=self.in_loop(s))
+        tape = id(s) in self.facts.looped
+        slot = self.slot(s.array.name + "_old", tape)
         self.saved[(id(s), "")] = slot
-        push = ast.Expr(value=_method(slot, "append", old)) if self.in_loop(s) else \
-            _assign(slot, old)
+        push = ast.Expr(value=_method(slot, "append", old)) if tape else _assign(slot, old)
         return [push, write]
 
-    def in_loop(self, s) -> bool:
-        return id(s) in self.facts.looped
-
     def slot(self, base: str, tape: bool) -> str:
+        """A list shared by every save of `base` (pushes and pops nest), or a fresh variable."""
         if not tape:
             return self.namer.exact_or_fresh(base)
         if base not in self.tape_of:
@@ -206,12 +247,14 @@ class _Forward:
         before: list[ast.stmt] = []
         after: list[ast.stmt] = []
         for save in self.facts.saves.get(id(s), []):
-            tape = self.slot(save.var + "_saved", save.tape)
+            key = (id(s), save.var)
+            if key not in self.saved:  # a replayed body is written once per emission: reuse
+                self.saved[key] = self.slot(save.var + "_saved", save.tape)
+            tape = self.saved[key]
             if save.tape:
                 code = ast.Expr(value=_method(tape, "append", name(save.var)))
             else:
                 code = _assign(tape, name(save.var))
-            self.saved[(id(s), save.var)] = tape
             (after if save.after else before).append(code)
         return before, after
 
@@ -277,11 +320,12 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 
 class _Backward:
-    def __init__(self, facts: Analysis, namer: Namer, saved: dict, tapes: list[str]) -> None:
+    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward) -> None:
         self.facts = facts
         self.namer = namer
-        self.saved = saved
-        self.tapes = tapes
+        self.forward = forward
+        self.saved = forward.saved
+        self.tapes = forward.tapes
         self.adj = _Adjoints(namer)
 
     def block(self, body: list) -> list[ast.stmt]:
@@ -378,6 +422,7 @@ class _Backward:
         """Replay the iterations backwards. The adjoint state at the top of the reversed body
         must be the same every iteration: adjoints first written inside the loop are zeroed
         before it, adjoints the body leaves zero are zeroed at its end."""
+        replay = self.recompute(s) if id(s) in self.facts.replayed else []
         outside = dict(self.adj.state)
         pre: list[ast.stmt] = []
         entry = dict(outside)
@@ -397,9 +442,23 @@ class _Backward:
             if v not in exit_:
                 body.append(_assign(self.adj.d(v), _call("zeros_like", name(v))))
         self.adj.state = entry
+        body[0:0] = replay
         return pre + [ast.For(target=ast.Name(id=self._index(s), ctx=ast.Store()),
                               iter=self._reversed_range(s), body=body or [ast.Pass()],
                               orelse=[], lineno=0)]
+
+    def recompute(self, s) -> list[ast.stmt]:
+        """Restore the state the iteration started from, then run it again, saving what its
+        backward code needs."""
+        carried = self.facts.carried[id(s)]
+        if isinstance(s, ir.For):
+            restore = [_assign(v, ast.Subscript(value=name(t), slice=iteration(s), ctx=ast.Load()))
+                       for v, t in zip(carried, self.forward.iteration_tapes[id(s)])]
+        else:
+            restore = [_assign(v, _method(self.forward.slot(v + "_saved", True), "pop"))
+                       for v in reversed(carried)]
+        return restore + self.forward.block(s.body, REPLAY) + [
+            comment("---- reversed ----")]
 
     def _index(self, s) -> str:
         return s.index if isinstance(s, ir.For) else "_"

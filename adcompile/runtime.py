@@ -26,6 +26,7 @@ RUNTIME_VERSION = "1"
 __all__ = [
     "as_gradient",
     "copy_of",
+    "new_tape",
     "like",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
@@ -846,3 +847,25 @@ def _ol_copy_of(x):
     if isinstance(x, types.Array):
         return lambda x: x.copy()
     return lambda x: x
+
+
+# ---------------------------------------------------------------------------
+# new_tape: storage for one value per loop iteration
+# ---------------------------------------------------------------------------
+
+def new_tape(x, n):
+    """Room for `n` values like `x`, written `tape[k] = x` and read `x = tape[k]`: an array for
+    scalars, a list for arrays (which keeps references: nothing is copied)."""
+    if isinstance(x, np.ndarray):
+        return [x] * n
+    return np.empty(n, np.asarray(x).dtype)
+
+
+@overload(new_tape)
+def _ol_new_tape(x, n):
+    if isinstance(x, types.Array):
+        return lambda x, n: [x] * n
+    if isinstance(x, (types.Float, types.Integer, types.Boolean)):
+        dtype = x
+        return lambda x, n: np.empty(n, dtype)
+    raise errors.TypingError(f"adcompile: cannot save values of type {x} across iterations")

@@ -76,8 +76,13 @@ def nb_reductions(x, axis):
 
 @numba.njit
 def nb_sum_max(x, axis):
-    """A cheaper nb_reductions (compile time) for covering more layouts."""
+    """Cheaper to compile than nb_reductions, for covering more layouts."""
     return reduce_sum(x, axis, False), reduce_max(x, axis, True)
+
+
+@numba.njit
+def nb_mean_min(x, axis):
+    return reduce_mean(x, axis, True), reduce_min(x, axis, False)
 
 
 @numba.njit
@@ -267,8 +272,9 @@ UNBROADCAST_CASES = [
 
 
 @pytest.mark.parametrize("g_shape, x_shape", UNBROADCAST_CASES)
-@pytest.mark.parametrize("dtype, layout", [(F64, "C"), (F32, "F")])
-def test_unbroadcast(g_shape, x_shape, dtype, layout):
+def test_unbroadcast(g_shape, x_shape):
+    # alternate float64 C-contiguous and float32 transposed adjoints (compile time)
+    dtype, layout = [(F64, "C"), (F32, "F")][UNBROADCAST_CASES.index((g_shape, x_shape)) % 2]
     g = make(g_shape, dtype, layout)
     x = np.ones(x_shape, dtype) if x_shape else dtype(1.0)
     lead = len(g_shape) - len(x_shape)
@@ -325,7 +331,7 @@ def test_as_gradient_scalars():
           nb_return_types(nb_as_gradient, np.array([2.5]), 1.0)[0])
 
 
-@pytest.mark.parametrize("x", [make((3, 4), F32), make((3, 4), F64, "F"), make((5,), F32, "S")])
+@pytest.mark.parametrize("x", [make((3, 4), F32), make((5,), F64, "S")])
 def test_as_gradient_arrays(x):
     same = np.ones(x.shape, x.dtype)
     assert as_gradient(same, x) is same
@@ -377,32 +383,40 @@ REDUCTION_CASES = [
     ((4, 5), F64, "F", "some"),
     ((4, 5), F32, "S", "some"),
     ((7,), F32, "S", "some"),
-    ((2, 3, 4), F64, "F", "some"),
 ]
 NUMPY_REDUCTIONS = [np.sum, np.mean, np.max, np.min]
 RUNTIME_REDUCTIONS = [reduce_sum, reduce_mean, reduce_max, reduce_min]
 
 
 def _numpy_reductions(x, axis, wrapper):
-    if wrapper == "some":
+    """What the njit wrapper named `wrapper` returns, computed by NumPy."""
+    if wrapper == "sum_max":
         return [np.sum(x, axis=axis), np.max(x, axis=axis, keepdims=True)]
+    if wrapper == "mean_min":
+        return [np.mean(x, axis=axis, keepdims=True), np.min(x, axis=axis)]
     return [ref(x, axis=axis, keepdims=keep) for keep in (False, True) for ref in NUMPY_REDUCTIONS]
+
+
+def _check_nb_reductions(wrapper, x, axis):
+    nb = {"all": nb_reductions, "sum_max": nb_sum_max, "mean_min": nb_mean_min}[wrapper]
+    got, nb_types = nb(x, axis), nb_return_types(nb, x, axis)
+    for c, t, e in zip(got, nb_types, _numpy_reductions(x, axis, wrapper), strict=True):
+        check(c, e, t)
 
 
 @pytest.mark.parametrize("shape, dtype, layout, wrapper", REDUCTION_CASES)
 def test_reductions(shape, dtype, layout, wrapper):
     x = make(shape, dtype, layout)
-    nb = nb_reductions if wrapper == "all" else nb_sum_max
     for axis in [None, *range(-x.ndim, x.ndim)]:
         expected = _numpy_reductions(x, axis, "all")
         plain = [fn(x, axis, keep) for keep in (False, True) for fn in RUNTIME_REDUCTIONS]
         for p, e in zip(plain, expected, strict=True):
             check(p, e)
-        if axis is None and wrapper == "some":
-            continue  # whole-array reductions do not depend on the layout
-        got, nb_types = nb(x, axis), nb_return_types(nb, x, axis)
-        for c, t, e in zip(got, nb_types, _numpy_reductions(x, axis, wrapper), strict=True):
-            check(c, e, t)
+        if axis is not None:
+            _check_nb_reductions("all" if wrapper == "all" else "sum_max", x, axis)
+        elif wrapper == "all":  # whole-array reductions do not depend on the layout
+            _check_nb_reductions("sum_max", x, axis)
+            _check_nb_reductions("mean_min", x, axis)
 
 
 def test_reductions_with_literal_axes():
@@ -418,7 +432,7 @@ def test_reductions_of_integer_arrays():
     x = np.arange(12, dtype=np.int32).reshape(3, 4)  # sums accumulate in int64, like NumPy
     for axis in (0, 1):
         got = nb_sum_max(x, axis)
-        expected = _numpy_reductions(x, axis, "some")
+        expected = _numpy_reductions(x, axis, "sum_max")
         for g, t, e in zip(got, nb_return_types(nb_sum_max, x, axis), expected, strict=True):
             check(g, e, t)
     check(reduce_mean(x, 0, True), np.mean(x, axis=0, keepdims=True))
@@ -426,9 +440,10 @@ def test_reductions_of_integer_arrays():
 
 def test_reductions_propagate_nan_and_reject_bad_input():
     x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]], F32)
-    for got in (nb_reductions(x, 1), nb_reductions(x, None)):
-        np.testing.assert_array_equal(got[2], np.max(x, axis=1) if np.ndim(got[2]) else np.nan)
-        np.testing.assert_array_equal(got[3], np.min(x, axis=1) if np.ndim(got[3]) else np.nan)
+    got = nb_reductions(x, 1)
+    np.testing.assert_array_equal(got[2], np.max(x, axis=1))
+    np.testing.assert_array_equal(got[3], np.min(x, axis=1))
+    assert np.isnan(nb_sum_max(x, None)[1]).all() and np.isnan(nb_mean_min(x, None)[1])
     with pytest.raises(ValueError):
         nb_reductions(x, 2)
     with pytest.raises(ValueError):
@@ -439,11 +454,7 @@ def test_reductions_propagate_nan_and_reject_bad_input():
 
 # ---------------------------------------------------------------- reduction adjoints
 
-ADJOINT_CASES = [
-    ((7,), F64, "C"),
-    ((4, 5), F32, "C"),
-    ((2, 3, 4), F64, "S"),
-]
+ADJOINT_CASES = [((4, 5), F32, "C"), ((2, 3, 4), F64, "S")]
 
 
 def _reduced_reference(g, x, axis):
@@ -479,6 +490,11 @@ def test_sum_and_mean_adjoints(shape, dtype, layout):
 def test_sum_adjoint_of_scalar_and_scalar_zero_adjoint():
     check(sum_adjoint(F32(2.0), F32(3.0), None, False), F32(2.0))
     assert nb_sum_mean_adjoint(2.0, 3.0, None, False) == (2.0, 2.0)
+    v = make((4,), F64, "S")  # a 1-D reduction along axis 0 has a scalar adjoint
+    for ds, dm in [(sum_adjoint(2.0, v, 0, False), mean_adjoint(2.0, v, 0, False)),
+                   nb_sum_mean_adjoint(2.0, v, 0, False)]:
+        check(ds, np.full(4, 2.0))
+        check(dm, np.full(4, 0.5))
     x = np.ones((2, 3), F32)
     for ds, dm in [(sum_adjoint(0.0, x, 1, False), mean_adjoint(0.0, x, 1, False)),
                    nb_sum_mean_adjoint(0.0, x, 1, False)]:

@@ -6,6 +6,7 @@ from adcompile.runtime import (
     like,
     matmul_adjoint_x,
     matmul_adjoint_y,
+    new_tape,
     scalar_seed,
     sum_adjoint,
     unbroadcast,
@@ -14,27 +15,21 @@ from adcompile.runtime import (
 
 
 def rnn_grad(W, U, h0, xs):
-    h_saved = []
-    h_2_saved = []
-    h_1_saved = []
-    h_3_saved = []
     # ---- forward sweep ----
     # loops.py:24  h = h0
     h = h0
     # loops.py:25  for t in range(xs.shape[0]):
     t_2 = xs.shape[0]
     n_t = len(range(t_2))
+    h_saved = new_tape(h, n_t)
     for t in range(t_2):
+        h_saved[t] = h
         # loops.py:26  h = np.tanh(W @ h + U @ xs[t])
-        h_saved.append(h)
         h_1 = W @ h
         h_2 = xs[t]
-        h_2_saved.append(h_2)
         h_3 = U @ h_2
-        h_1_saved.append(h_1)
-        h_3_saved.append(h_3)
-        h = np.tanh(h_1 + h_3)
-        h_saved.append(h)
+        h_4 = h_1 + h_3
+        h = np.tanh(h_4)
     # loops.py:27  return np.sum(h * h)
     out_1 = h * h
     out = np.sum(out_1)
@@ -48,16 +43,21 @@ def rnn_grad(W, U, h0, xs):
     dU = zeros_like(U)
     dW = zeros_like(W)
     for t in range(n_t - 1, -1, -1):
+        h = h_saved[t]
         # loops.py:26  h = np.tanh(W @ h + U @ xs[t])
-        h = h_saved.pop()
+        h_saved_1 = h
+        h_1 = W @ h
+        h_2 = xs[t]
+        h_3 = U @ h_2
+        h_4 = h_1 + h_3
+        h = np.tanh(h_4)
+        # ---- reversed ----
+        # loops.py:26  h = np.tanh(W @ h + U @ xs[t])
         dh_4 = dh * (like(1.0, h) - h * h)
-        h_3 = h_3_saved.pop()
-        h_1 = h_1_saved.pop()
         dh_1 = unbroadcast(dh_4, h_1)
         dh_3 = unbroadcast(dh_4, h_3)
-        h_2 = h_2_saved.pop()
         dU += matmul_adjoint_x(dh_3, U, h_2)
-        h = h_saved.pop()
+        h = h_saved_1
         dW += matmul_adjoint_x(dh_1, W, h)
         dh = matmul_adjoint_y(dh_1, W, h)
     return (as_gradient(dW, W), as_gradient(dU, U))
