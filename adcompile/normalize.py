@@ -457,6 +457,13 @@ class _Normalizer:
 
     def no_rule(self, fn: Any, node: ast.expr) -> None:
         name = ast.unparse(node)
+        from .api import GradFunction  # the API module imports this one
+
+        if isinstance(fn, GradFunction):
+            self.unsupported(f"calling `{name}`, a derivative made by adcompile, inside a "
+                             "differentiated function (a second derivative)", node,
+                             "differentiate the original function, or compute the derivative "
+                             "outside and pass it in as an argument")
         if isinstance(fn, types.FunctionType):
             self.unsupported(f"calls to the Python function `{name}`", node,
                              "inline its body, or register a rule with adcompile.defvjp")

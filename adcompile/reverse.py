@@ -68,13 +68,21 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
         backward[1:1] = seed  # under the comment quoting the return statement
     else:
         backward[0:0] = [comment(_quote(ret.loc), ret.loc)] + seed
-    grads = [ast.Call(func=name("as_gradient"),
-                      args=[name(namer.adjoint(p)) if p in back.adj.state else ast.Constant(0.0),
-                            name(p)], keywords=[]) for p in wrt]
+    grads = [_call("as_gradient", _returned_adjoint(p, back.adj.state, namer), name(p))
+             for p in wrt]
     grads_ast = grads[0] if not as_tuple else \
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
     return Derivative(fn.name, fn.params, forward, backward, fwd.tapes, returned)
+
+
+def _returned_adjoint(param: str, state: dict, namer: Namer) -> ast.expr:
+    """The adjoint handed to the user: zero if nothing flowed back, a copy if it may share
+    memory with another gradient (users update gradients in place)."""
+    if param not in state:
+        return ast.Constant(0.0)
+    adjoint = name(namer.adjoint(param))
+    return _call("copy_of", adjoint) if state[param] == ALIAS else adjoint
 
 
 def _quote(loc) -> str:

@@ -72,4 +72,4 @@ def timing_row(name, seconds, baseline):
     """A row `name | us per call | ratio`; `seconds` None means the library is missing."""
     if seconds is None:
         return [name, NOT_INSTALLED, "-"]
-    return [name, f"{seconds * 1e6:,.1f}", f"{seconds / baseline:.2f}x"]
+    return [name, f"{seconds * 1e6:,.1f}", f"{seconds / baseline:,.2f}x"]

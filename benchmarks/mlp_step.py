@@ -129,7 +129,7 @@ def jax_value_and_grad(jax):
         return nll + 0.5 * lam * (jnp.sum(W1 ** 2) + jnp.sum(W2 ** 2) + jnp.sum(W3 ** 2))
 
     f = jax.jit(jax.value_and_grad(loss_jax, argnums=(0, 1, 2, 3, 4, 5)))
-    return lambda *args: jax.block_until_ready(f(*args)), jnp.asarray
+    return lambda *args: jax.block_until_ready(f(*args)), lambda args: map(jnp.asarray, args)
 
 
 def torch_value_and_grad(torch):
@@ -145,15 +145,15 @@ def torch_value_and_grad(torch):
         value = nll + 0.5 * lam * (torch.sum(W1 ** 2) + torch.sum(W2 ** 2) + torch.sum(W3 ** 2))
         return value, torch.autograd.grad(value, (W1, b1, W2, b2, W3, b3))
 
-    def convert(a):
-        t = torch.from_numpy(np.array(a))  # a copy: the benchmark's arrays stay untouched
-        return t.requires_grad_(t.dtype == torch.float64 and t.ndim > 0)
+    def prepare(args):  # copies, so the benchmark's arrays stay untouched
+        tensors = [torch.from_numpy(np.array(a)) for a in args]
+        return [t.requires_grad_(i < 6) for i, t in enumerate(tensors)]  # the 6 parameters
 
-    return vg_torch, convert
+    return vg_torch, prepare
 
 
 def optional_candidates():
-    """{name: (value_and_grad, convert one argument) or None when not installed}."""
+    """{name: (value_and_grad, prepare the arguments) or None when not installed}."""
     jax, torch = optional("jax"), optional("torch")
     return {"JAX jit(value_and_grad)": jax and jax_value_and_grad(jax),
             "PyTorch eager (CPU)": torch and torch_value_and_grad(torch)}
@@ -193,10 +193,10 @@ def per_call_table():
         if impl is None:
             missing.append(name)
             continue
-        f, convert = impl
-        converted = [convert(a) for a in args]
-        results[name] = f(*converted)
-        runners[name] = calls(f, *converted)
+        f, prepare = impl
+        prepared = list(prepare(args))
+        results[name] = f(*prepared)
+        runners[name] = calls(f, *prepared)
     check_agree(vg(*args), results)
 
     times = best_times(runners)

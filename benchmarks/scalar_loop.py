@@ -128,11 +128,15 @@ def check_agree(impls):
                 assert np.isclose(got, ref, rtol=1e-9), (name, recurrence, n, got, ref)
 
 
+# A value stored on a tape: `x_saved.append(x)` (a list) or `x_saved[k] = x` (a buffer).
+TAPE_WRITE = re.compile(r"\b\w+_saved(?:\.append\((\w+)\)|\[[^\]\n]*\] = (\w+))")
+
+
 def tape_report(g, state):
-    """What the generated derivative pushes per iteration (each a float64 scalar here)."""
-    pushed = re.findall(r"\w+_saved\.append\((\w+)\)", ad.source(g))
-    return (f"{g.__name__}: {len(pushed)} pushes per iteration ({', '.join(pushed)}) x 8 B = "
-            f"{8 * len(pushed)} B/iteration; the hand-written adjoint stores {state} only: 8 B")
+    """What the generated derivative stores per iteration (each a float64 scalar here)."""
+    pushed = [a or b for a, b in TAPE_WRITE.findall(ad.source(g))]
+    return (f"{g.__name__}: {len(pushed)} value(s) per iteration ({', '.join(pushed)}) x 8 B = "
+            f"{8 * len(pushed)} B/iteration; the hand-written adjoint stores {state}: 8 B")
 
 
 def timing_table(impls):

@@ -139,3 +139,12 @@ def test_python_float_arguments_give_floats():
 def test_source_requires_an_adcompile_function():
     with pytest.raises(TypeError):
         ad.source(loss)
+
+
+def test_gradients_never_share_memory():
+    def f(x, y):
+        return np.sum(x + y)
+
+    dx, dy = ad.grad(f, wrt=(0, 1))(np.ones(3), np.ones(3))
+    dx *= 5.0
+    np.testing.assert_array_equal(dy, np.ones(3))

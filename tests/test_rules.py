@@ -160,6 +160,7 @@ SPECS: dict[str, list[Case]] = {
                                                      case(builtins.abs, nonzero(3, 4))],
     "square": unary((np.square,), normal),
     "negative": unary((np.negative, operator.neg), normal),
+    "copy": unary((np.copy,), normal),
     "float": [case(builtins.float, normal()), case(builtins.float, np.float64(normal())),
               case(builtins.float, np.array(normal()))],
     # arithmetic with broadcasting
