@@ -10,11 +10,12 @@ with Numba.
     print(ad.source(loss))   # the derivative, as readable Python
 """
 
-from .api import GradFunction, grad, source, value_and_grad
+from .api import GradFunction, derivative, grad, jvp, source, value_and_grad
 from .errors import GradCallError, UnsupportedError
-from .rules import defvjp
+from .rules import defjvp, defvjp
+from .testing import check_grads
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "source", "defvjp", "UnsupportedError", "GradCallError",
-           "GradFunction"]
+__all__ = ["grad", "value_and_grad", "jvp", "derivative", "source", "defvjp", "defjvp", "check_grads",
+           "UnsupportedError", "GradCallError", "GradFunction"]

@@ -50,6 +50,11 @@ class Analysis:
         return id(stmt) in self.has_reverse
 
 
+def active_vars(fn: ir.Function, wrt: list[str]) -> set[str]:
+    """Variables that depend on `wrt` through differentiable operations."""
+    return _active(fn, set(wrt))
+
+
 def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
     active = _active(fn, set(wrt))
     useful = _useful(fn, active)

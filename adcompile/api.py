@@ -6,7 +6,8 @@ import re
 from typing import Any, Callable
 
 from .errors import GradCallError
-from .pipeline import reverse_mode
+from . import forward
+from .pipeline import forward_mode, reverse_mode
 
 Wrt = int | str | tuple
 
@@ -134,6 +135,33 @@ def value_and_grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = Tru
         value, (dw, dx) = vg(w, x)
     """
     return _derivative(fun, wrt, jit, with_value=True)
+
+
+def jvp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:
+    """Forward mode: a function taking `fun`'s arguments, then one tangent per `wrt` entry, and
+    returning `(value, tangent of the value)`. The value may be a scalar or an array::
+
+        f_jvp = adcompile.jvp(f, wrt=(0, 1))
+        y, y_dot = f_jvp(x, w, x_dot, w_dot)
+    """
+    names, _ = _resolve_wrt(_params(fun), wrt)
+    return GradFunction(fun, forward_mode(fun, names, forward.JVP, jit), "forward-mode jvp")
+
+
+def derivative(fun: Callable, *, jit: bool = True) -> GradFunction:
+    """f' for a function of one scalar (its first parameter), by forward mode::
+
+        df = adcompile.derivative(np.sin)   # not a NumPy function: any def f(x)
+        df(0.0)   # 1.0
+    """
+    names, _ = _resolve_wrt(_params(fun), 0)
+    return GradFunction(fun, forward_mode(fun, names, forward.DERIVATIVE, jit), "derivative")
+
+
+def _params(fun: Callable) -> list[str]:
+    import inspect
+
+    return list(inspect.signature(fun).parameters)
 
 
 def source(g: GradFunction) -> str:

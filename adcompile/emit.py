@@ -30,8 +30,11 @@ def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: 
     """Render the derivative as a module defining `<fn_name>_<kind>`."""
     forward = inline_temporaries(d.forward, temps, _names(d.backward) | _names([d.returned]))
     body = [_assign(t, ast.List(elts=[], ctx=ast.Load())) for t in d.tapes]
-    body += [_marker("---- forward sweep ----")] + forward
-    body += [_marker("---- backward sweep ----")] + d.backward
+    if d.backward:
+        body += [_marker("---- forward sweep ----")] + forward
+        body += [_marker("---- backward sweep ----")] + d.backward
+    else:  # forward mode: values and tangents in one sweep
+        body += [_marker("---- values and tangents ----")] + forward
     body.append(ast.Return(value=d.returned))
     function = f"{fn_name}_{kind}"
     lines: list[str] = []

@@ -107,7 +107,8 @@ class _Normalizer:
             args = [self.atom(a, node.target.id, out, loc) for a in node.iter.args]
             start, stop, step = ((ir.Const(0), args[0], ir.Const(1)) if len(args) == 1 else
                                  (args[0], args[1], ir.Const(1)) if len(args) == 2 else args)
-            trips = self.namer.exact_or_fresh("n_" + node.target.id)
+            index = node.target.id
+            trips = self.namer.exact_or_fresh("n_" + index if index.strip("_") else "n_iterations")
             counted = any(isinstance(s, ast.Break) for s in ast.walk(node))
             out.append(ir.For(node.target.id, start, stop, step, self.block(node.body), loc,
                               trips, counted))
@@ -510,7 +511,7 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
     for s in ir.walk(body):
         if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Var):
             src = s.args[0].name
-            if src in written or (s.target in written and src in params):
+            if (src in written or s.target in written) and src not in temps:
                 raise UnsupportedError(
                     f"`{s.target} = {src}`: an array written with subscripts shared under "
                     "two names", s.loc, f"make a copy: `{s.target} = {src}.copy()`")

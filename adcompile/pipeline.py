@@ -4,7 +4,8 @@
     check      check.py      rejects constructs outside the supported language
     normalize  normalize.py  -> ir.Function in A-normal form
     analyze    analysis.py   -> activity, what the backward sweep reads, what must be saved
-    reverse    reverse.py    -> the forward and backward sweeps
+    reverse    reverse.py    -> the forward and backward sweeps (reverse mode)
+    forward    forward.py    -> values and tangents in one sweep (forward mode)
     emit       emit.py       -> module text
     compile    compile.py    -> content-hashed file -> import -> numba.njit(cache=True)
 """
@@ -21,12 +22,13 @@ from . import emit, ir
 from .analysis import analyze
 from .check import check
 from .compile import load
+from .forward import tangents
 from .naming import Namer
 from .normalize import to_anf
 from .reverse import differentiate
 from .source import ParsedFunction, parse
 
-PASSES = ("parse", "check", "normalize", "analyze", "reverse", "emit", "compile")
+PASSES = ("parse", "check", "normalize", "analyze", "reverse", "forward", "emit", "compile")
 
 
 @dataclass
@@ -37,23 +39,38 @@ class Transformed:
     path: Path
 
 
-def reverse_mode(fun: Callable, wrt: list[str] | None, as_tuple: bool, with_value: bool,
+def reverse_mode(fun: Callable, wrt: list[str], as_tuple: bool, with_value: bool,
                  jit: bool) -> Transformed:
-    """Run every pass; `wrt=None` means the first parameter."""
+    """Run every pass for the gradient (and value) of `fun` with respect to `wrt`."""
+    parsed, fn_ir = _front(fun)
+    facts = analyze(fn_ir, wrt)
+    derivative = differentiate(fn_ir, facts, wrt, as_tuple, with_value, Namer(fn_ir.names))
+    kind = "value_and_grad" if with_value else "grad"
+    return _back(parsed, fn_ir, derivative, kind, "reverse", jit)
+
+
+def forward_mode(fun: Callable, wrt: list[str], kind: str, jit: bool) -> Transformed:
+    """Run every pass for a forward-mode derivative (`forward.JVP`, `TANGENT`, `DERIVATIVE`)."""
+    parsed, fn_ir = _front(fun)
+    derivative = tangents(fn_ir, wrt, kind, Namer(fn_ir.names))
+    return _back(parsed, fn_ir, derivative, kind, "forward", jit)
+
+
+def _front(fun: Callable):
     parsed = parse(fun)
     check(parsed)
     fn_ir = to_anf(parsed)
     _dump("normalize", lambda: emit.primal_source(fn_ir))
-    wrt = wrt if wrt is not None else parsed.params[:1]
-    facts = analyze(fn_ir, wrt)
-    derivative = differentiate(fn_ir, facts, wrt, as_tuple, with_value, Namer(fn_ir.names))
-    kind = "value_and_grad" if with_value else "grad"
-    last = max(parsed.lines)
+    return parsed, fn_ir
+
+
+def _back(parsed: ParsedFunction, fn_ir: ir.Function, derivative, kind: str, pass_name: str,
+          jit: bool) -> Transformed:
     imports = [i for s in ir.walk(fn_ir.body) if isinstance(s, ir.Assign) and s.rule
                for i in s.rule.imports]
     module = emit.module_source(derivative, parsed.name, kind, Path(parsed.filename).name,
-                                parsed.tree.lineno, last, fn_ir.temps, imports)
-    _dump("reverse", lambda: module.text)
+                                parsed.tree.lineno, max(parsed.lines), fn_ir.temps, imports)
+    _dump(pass_name, lambda: module.text)
     compiled, path = load(module.text, module.function, jit)
     return Transformed(parsed, module, compiled, path)
 
@@ -65,4 +82,4 @@ def _dump(pass_name: str, text: Callable[[], str]) -> None:
         print(text(), file=sys.stderr)
 
 
-__all__ = ["PASSES", "reverse_mode", "ir"]
+__all__ = ["PASSES", "forward_mode", "reverse_mode"]

@@ -25,8 +25,10 @@ RUNTIME_VERSION = "1"
 # The helpers generated code may import (RUNTIME_VERSION is deliberately not one of them).
 __all__ = [
     "as_gradient",
+    "broadcast_like",
     "copy_of",
     "new_tape",
+    "tie_weights",
     "like",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
@@ -399,8 +401,9 @@ def reduce_min(x, axis, keepdims):
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
-@register_jitable
+@register_jitable(fastmath={"reassoc"})
 def _add(a, b):
+    # reassoc (only: NaN/inf semantics are kept) lets LLVM vectorize sums along a row
     return a + b
 
 
@@ -622,8 +625,11 @@ def _expand_mid(g2, out3):
     outer, n, inner = out3.shape
     for o in range(outer):
         for k in range(n):
-            for i in range(inner):
-                out3[o, k, i] = g2[o, i]
+            if inner == 1:  # reduced along the last axis: no length-1 inner loop
+                out3[o, k, 0] = g2[o, 0]
+            else:
+                for i in range(inner):
+                    out3[o, k, i] = g2[o, i]
 
 
 @register_jitable
@@ -632,6 +638,14 @@ def _share_ties(g2, x3, m2, r3):
     outer, n, inner = x3.shape
     count = np.zeros(inner, r3.dtype)
     for o in range(outer):
+        if inner == 1:  # reduced along the last axis: a scalar extremum per row
+            m, c = m2[o, 0], 0
+            for k in range(n):
+                c += x3[o, k, 0] == m
+            for k in range(n):
+                if x3[o, k, 0] == m:
+                    r3[o, k, 0] = g2[o, 0] / c
+            continue
         count[:] = 0
         for k in range(n):
             for i in range(inner):
@@ -869,3 +883,41 @@ def _ol_new_tape(x, n):
         dtype = x
         return lambda x, n: np.empty(n, dtype)
     raise errors.TypingError(f"adcompile: cannot save values of type {x} across iterations")
+
+
+# ---------------------------------------------------------------------------
+# Forward mode: tangents shaped like their primal
+# ---------------------------------------------------------------------------
+
+def broadcast_like(t, out):
+    """The tangent `t` broadcast to the shape of `out` (itself when it already has it)."""
+    if np.shape(t) == np.shape(out):
+        return t
+    return np.broadcast_to(t, np.shape(out)).copy()
+
+
+@overload(broadcast_like)
+def _ol_broadcast_like(t, out):
+    if not isinstance(out, types.Array):
+        return lambda t, out: t
+    if isinstance(t, types.Array) and t.ndim == out.ndim:
+        def same_rank(t, out):
+            if t.shape == out.shape:
+                return t
+            return np.broadcast_to(t, out.shape).copy()
+        return same_rank
+    return lambda t, out: np.broadcast_to(t, out.shape).copy()
+
+
+def tie_weights(x, out, axis, keepdims):
+    """Weights that share a max/min reduction's tangent evenly among tied entries of `x`."""
+    return maxmin_adjoint(np.ones_like(out, dtype=np.asarray(x).dtype) if np.ndim(out) else
+                          like(1.0, x), x, out, axis, keepdims)
+
+
+@overload(tie_weights, prefer_literal=True)
+def _ol_tie_weights(x, out, axis, keepdims):
+    if isinstance(out, types.Array):
+        return lambda x, out, axis, keepdims: maxmin_adjoint(np.ones_like(out), x, out, axis,
+                                                             keepdims)
+    return lambda x, out, axis, keepdims: maxmin_adjoint(like(1.0, x), x, out, axis, keepdims)

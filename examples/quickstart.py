@@ -4,7 +4,7 @@ check it against finite differences, then train the net inside a `@numba.njit` l
     python examples/quickstart.py [--quick]
 
 The net is 2-16-16-2 with tanh, trained on two interleaved moons with softmax cross-entropy
-(a numerically stable logsumexp) plus L2 weight decay. The first run compiles (~30 s cold);
+(a numerically stable logsumexp) plus L2 weight decay. The first run compiles (about 30 s);
 later runs load the compiled code from the cache and take a few seconds.
 """
 
@@ -69,8 +69,9 @@ def check_gradients(params, X, Y, eps=1e-6, tol=1e-6):
     return ok
 
 
-# cache=True: compiling this loop re-links the whole derivative (several seconds); cached,
-# later runs skip it.
+# cache=True: compiling this loop re-links the whole derivative (~8 s); cached, later runs skip
+# it. Numba's cache does not notice a changed derivative (say, after upgrading adcompile): if
+# loading it fails with "No module named '_adcompile_...'", delete examples/__pycache__.
 @numba.njit(cache=True)
 def train(W1, b1, W2, b2, W3, b3, X, Y, lam, steps, lr):
     """Full-batch gradient descent, in place; returns the loss at every step."""

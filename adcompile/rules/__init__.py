@@ -15,7 +15,8 @@ import ast
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,8 @@ class Rule:
     vjp: Callable | None = None  # the runnable reverse rule
     vjp_exprs: dict[str, ast.expr] = field(default_factory=dict, repr=False)
     imports: tuple[tuple[str, str], ...] = ()  # (module, name) generated code must import
+    jvp: Callable | None = None  # the runnable forward rule
+    jvp_exprs: dict[str, ast.expr] = field(default_factory=dict, repr=False)
 
     @property
     def differentiable(self) -> bool:
@@ -96,12 +99,14 @@ def defvjp(
     wrt: tuple[str, ...] | str | None = None,
     primal: PrimalWriter | None = None,
     method: str | None = None,
+    name: str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the reverse rule of `fns` (each a function user code may call).
 
     `wrt` names the differentiable parameters (default: those without a default value);
     `primal` writes the forward call (default: the NumPy function by name); `method` also
-    binds `x.<method>(...)`. Example::
+    binds `x.<method>(...)`; `name` overrides the rule's name (default: the function's).
+    Example::
 
         @defvjp(np.tanh)
         def tanh(x, out, dout):
@@ -113,7 +118,7 @@ def defvjp(
         names = (wrt,) if isinstance(wrt, str) else wrt
         names = tuple(names) if names is not None else tuple(p for p in params if p not in defaults)
         rule = Rule(
-            name=rule_fn.__name__,
+            name=name or rule_fn.__name__,
             params=params,
             defaults=defaults,
             primal=primal or _default_primal(fns[0]),
@@ -124,6 +129,25 @@ def defvjp(
         )
         _bind(rule, fns, method)
         return rule_fn
+
+    return register
+
+
+def defjvp(fn: Any) -> Callable[[Callable], Callable]:
+    """Register the forward rule of `fn`, whose reverse rule is registered already. Its
+    parameters are the primal inputs, `out`, then one tangent `<input>_dot` per differentiable
+    input; it returns one term per differentiable input, which the forward sweep adds up::
+
+        @defjvp(np.tanh)
+        def tanh_jvp(x, out, x_dot):
+            return x_dot * (1.0 - out * out)
+    """
+
+    def register(jvp_fn: Callable) -> Callable:
+        rule = RULES[fn]
+        rule.jvp = jvp_fn
+        rule.jvp_exprs = _returned_exprs(jvp_fn, rule.wrt)
+        return jvp_fn
 
     return register
 
@@ -165,4 +189,4 @@ def _default_primal(fn: Any) -> PrimalWriter:
     return lambda *args: call(name, *args)
 
 
-from . import builtin  # noqa: E402,F401  (registers the built-in table)
+from . import builtin  # noqa: E402, F401  (registers the built-in table)

@@ -14,18 +14,23 @@ import operator
 import numpy as np
 
 from adcompile.runtime import (
+    broadcast_like,
     like,
     matmul_adjoint_x,
     matmul_adjoint_y,
     maxmin_adjoint,
     mean_adjoint,
+    reduce_mean,
+    reduce_sum,
+    reshape,
     reshape_like,
     sum_adjoint,
+    tie_weights,
     unbroadcast,
     zeros_like,
 )
 
-from . import ATTRIBUTES, RULES, call, defvjp, is_const, nondiff
+from . import ATTRIBUTES, RULES, call, defjvp, defvjp, is_const, nondiff
 
 
 def _binop(op: ast.operator):
@@ -56,9 +61,19 @@ def exp(x, out, dout):
     return dout * out
 
 
+@defjvp(np.exp)
+def exp_jvp(x, out, x_dot):
+    return x_dot * out
+
+
 @defvjp(np.log)
 def log(x, out, dout):
     return dout / x
+
+
+@defjvp(np.log)
+def log_jvp(x, out, x_dot):
+    return x_dot / x
 
 
 @defvjp(np.log1p)
@@ -66,9 +81,19 @@ def log1p(x, out, dout):
     return dout / (1.0 + x)
 
 
+@defjvp(np.log1p)
+def log1p_jvp(x, out, x_dot):
+    return x_dot / (1.0 + x)
+
+
 @defvjp(np.expm1)
 def expm1(x, out, dout):
     return dout * (out + 1.0)
+
+
+@defjvp(np.expm1)
+def expm1_jvp(x, out, x_dot):
+    return x_dot * (out + 1.0)
 
 
 @defvjp(np.sqrt)
@@ -76,9 +101,19 @@ def sqrt(x, out, dout):
     return dout / (2.0 * out)
 
 
+@defjvp(np.sqrt)
+def sqrt_jvp(x, out, x_dot):
+    return x_dot / (2.0 * out)
+
+
 @defvjp(np.sin)
 def sin(x, out, dout):
     return dout * np.cos(x)
+
+
+@defjvp(np.sin)
+def sin_jvp(x, out, x_dot):
+    return x_dot * np.cos(x)
 
 
 @defvjp(np.cos)
@@ -86,9 +121,19 @@ def cos(x, out, dout):
     return -(dout * np.sin(x))
 
 
+@defjvp(np.cos)
+def cos_jvp(x, out, x_dot):
+    return -(x_dot * np.sin(x))
+
+
 @defvjp(np.tan)
 def tan(x, out, dout):
     return dout * (1.0 + out * out)
+
+
+@defjvp(np.tan)
+def tan_jvp(x, out, x_dot):
+    return x_dot * (1.0 + out * out)
 
 
 @defvjp(np.tanh)
@@ -96,9 +141,19 @@ def tanh(x, out, dout):
     return dout * (1.0 - out * out)
 
 
+@defjvp(np.tanh)
+def tanh_jvp(x, out, x_dot):
+    return x_dot * (1.0 - out * out)
+
+
 @defvjp(np.arctan)
 def arctan(x, out, dout):
     return dout / (1.0 + x * x)
+
+
+@defjvp(np.arctan)
+def arctan_jvp(x, out, x_dot):
+    return x_dot / (1.0 + x * x)
 
 
 @defvjp(np.abs, np.absolute, builtins.abs, primal=lambda x: call("np.abs", x))
@@ -106,9 +161,19 @@ def abs(x, out, dout):
     return dout * np.sign(x)
 
 
+@defjvp(np.abs)
+def abs_jvp(x, out, x_dot):
+    return x_dot * np.sign(x)
+
+
 @defvjp(np.square)
 def square(x, out, dout):
     return dout * (2.0 * x)
+
+
+@defjvp(np.square)
+def square_jvp(x, out, x_dot):
+    return x_dot * (2.0 * x)
 
 
 @defvjp(np.negative, operator.neg, primal=lambda x: ast.UnaryOp(op=ast.USub(), operand=x))
@@ -116,14 +181,29 @@ def negative(x, out, dout):
     return -dout
 
 
+@defjvp(np.negative)
+def negative_jvp(x, out, x_dot):
+    return -x_dot
+
+
 @defvjp(np.copy, method="copy")
 def copy(x, out, dout):
     return dout
 
 
+@defjvp(np.copy)
+def copy_jvp(x, out, x_dot):
+    return np.copy(x_dot)
+
+
 @defvjp(builtins.float, primal=lambda x: call("float", x))
 def float(x, out, dout):
     return dout
+
+
+@defjvp(builtins.float)
+def float_jvp(x, out, x_dot):
+    return float(x_dot)
 
 
 # ---------------------------------------------------------------- arithmetic (broadcasting)
@@ -134,9 +214,19 @@ def add(x, y, out, dout):
     return unbroadcast(dout, x), unbroadcast(dout, y)
 
 
+@defjvp(np.add)
+def add_jvp(x, y, out, x_dot, y_dot):
+    return broadcast_like(x_dot, out), broadcast_like(y_dot, out)
+
+
 @defvjp(np.subtract, operator.sub, primal=_binop(ast.Sub()))
 def subtract(x, y, out, dout):
     return unbroadcast(dout, x), unbroadcast(-dout, y)
+
+
+@defjvp(np.subtract)
+def subtract_jvp(x, y, out, x_dot, y_dot):
+    return broadcast_like(x_dot, out), broadcast_like(-y_dot, out)
 
 
 @defvjp(np.multiply, operator.mul, primal=_binop(ast.Mult()))
@@ -144,9 +234,19 @@ def multiply(x, y, out, dout):
     return unbroadcast(dout * y, x), unbroadcast(dout * x, y)
 
 
+@defjvp(np.multiply)
+def multiply_jvp(x, y, out, x_dot, y_dot):
+    return x_dot * y, x * y_dot
+
+
 @defvjp(np.divide, np.true_divide, operator.truediv, primal=_binop(ast.Div()))
 def divide(x, y, out, dout):
     return unbroadcast(dout / y, x), unbroadcast(-(dout * out) / y, y)
+
+
+@defjvp(np.divide)
+def divide_jvp(x, y, out, x_dot, y_dot):
+    return x_dot / y, -(out * y_dot) / y
 
 
 @defvjp(np.power, operator.pow, builtins.pow, primal=_binop(ast.Pow()))
@@ -154,11 +254,24 @@ def power(x, y, out, dout):
     return unbroadcast(dout * y * x ** (y - 1), x), unbroadcast(dout * out * np.log(x), y)
 
 
+@defjvp(np.power)
+def power_jvp(x, y, out, x_dot, y_dot):
+    return x_dot * y * x ** (y - 1), y_dot * out * np.log(x)
+
+
 @defvjp(np.maximum)
 def maximum(x, y, out, dout):
     return (
         unbroadcast(dout * (x == out) / (like(1.0, dout) + (x == y)), x),
         unbroadcast(dout * (y == out) / (like(1.0, dout) + (x == y)), y),
+    )
+
+
+@defjvp(np.maximum)
+def maximum_jvp(x, y, out, x_dot, y_dot):
+    return (
+        x_dot * (x == out) / (like(1.0, out) + (x == y)),
+        y_dot * (y == out) / (like(1.0, out) + (x == y)),
     )
 
 
@@ -170,6 +283,14 @@ def minimum(x, y, out, dout):
     )
 
 
+@defjvp(np.minimum)
+def minimum_jvp(x, y, out, x_dot, y_dot):
+    return (
+        x_dot * (x == out) / (like(1.0, out) + (x == y)),
+        y_dot * (y == out) / (like(1.0, out) + (x == y)),
+    )
+
+
 @defvjp(np.where, wrt=("x", "y"))
 def where(condition, x, y, out, dout):
     return (
@@ -178,9 +299,22 @@ def where(condition, x, y, out, dout):
     )
 
 
+@defjvp(np.where)
+def where_jvp(condition, x, y, out, x_dot, y_dot):
+    return (
+        np.where(condition, broadcast_like(x_dot, out), zeros_like(out)),
+        np.where(condition, zeros_like(out), broadcast_like(y_dot, out)),
+    )
+
+
 @defvjp(np.clip, wrt="x")
 def clip(x, a_min, a_max, out, dout):
     return unbroadcast(dout * ((out != a_min) & (out != a_max)), x)
+
+
+@defjvp(np.clip)
+def clip_jvp(x, a_min, a_max, out, x_dot):
+    return x_dot * ((out != a_min) & (out != a_max))
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -191,9 +325,19 @@ def matmul(x, y, out, dout):
     return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
 
 
+@defjvp(np.matmul)
+def matmul_jvp(x, y, out, x_dot, y_dot):
+    return x_dot @ y, x @ y_dot
+
+
 @defvjp(np.dot, method="dot")
 def dot(x, y, out, dout):
     return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
+
+
+@defjvp(np.dot)
+def dot_jvp(x, y, out, x_dot, y_dot):
+    return np.dot(x_dot, y), np.dot(x, y_dot)
 
 
 @defvjp(np.outer)
@@ -201,18 +345,33 @@ def outer(x, y, out, dout):
     return dout @ y, x @ dout
 
 
+@defjvp(np.outer)
+def outer_jvp(x, y, out, x_dot, y_dot):
+    return np.outer(x_dot, y), np.outer(x, y_dot)
+
+
 @defvjp(np.transpose, method="transpose", primal=lambda x: ast.Attribute(value=x, attr="T"))
 def transpose(x, out, dout):
     return dout.T
 
 
+@defjvp(np.transpose)
+def transpose_jvp(x, out, x_dot):
+    return x_dot.T
+
+
 ATTRIBUTES["T"] = RULES[np.transpose]
 
 
-@defvjp(np.reshape, wrt="x", method="reshape",
+@defvjp(np.reshape, wrt="x", method="reshape", name="reshape",
         primal=lambda x, shape: call("reshape", x, shape))
-def reshape(x, shape, out, dout):
+def reshape_rule(x, shape, out, dout):
     return reshape_like(dout, x)
+
+
+@defjvp(np.reshape)
+def reshape_jvp(x, shape, out, x_dot):
+    return reshape(x_dot, shape)
 
 
 # ---------------------------------------------------------------- reductions
@@ -223,9 +382,19 @@ def sum(x, axis=None, keepdims=False, out=None, dout=None):
     return sum_adjoint(dout, x, axis, keepdims)
 
 
+@defjvp(np.sum)
+def sum_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
+    return reduce_sum(x_dot, axis, keepdims)
+
+
 @defvjp(np.mean, method="mean", primal=_reduction("mean", "reduce_mean"))
 def mean(x, axis=None, keepdims=False, out=None, dout=None):
     return mean_adjoint(dout, x, axis, keepdims)
+
+
+@defjvp(np.mean)
+def mean_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
+    return reduce_mean(x_dot, axis, keepdims)
 
 
 @defvjp(np.max, np.amax, method="max", primal=_reduction("max", "reduce_max"))
@@ -233,9 +402,19 @@ def max(x, axis=None, keepdims=False, out=None, dout=None):
     return maxmin_adjoint(dout, x, out, axis, keepdims)
 
 
+@defjvp(np.max)
+def max_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
+    return reduce_sum(x_dot * tie_weights(x, out, axis, keepdims), axis, keepdims)
+
+
 @defvjp(np.min, np.amin, method="min", primal=_reduction("min", "reduce_min"))
 def min(x, axis=None, keepdims=False, out=None, dout=None):
     return maxmin_adjoint(dout, x, out, axis, keepdims)
+
+
+@defjvp(np.min)
+def min_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
+    return reduce_sum(x_dot * tie_weights(x, out, axis, keepdims), axis, keepdims)
 
 
 # ---------------------------------------------------------------- non-differentiable
