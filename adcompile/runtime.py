@@ -7,7 +7,7 @@ NumPy function defined here, and a Numba ``@overload`` of that same function
 (registered right below it) that nopython code resolves at typing time.
 
 dtype rule: float32 inputs give float32 results (Numba would silently upcast
-``float32_array * 2.0`` to float64); everything else computes in float64.
+``float32_array * 2.0`` to float64); other adjoints are float64.
 "Scalar" means a Python/NumPy number or a Numba ``Number``; arrays may have any
 rank and any layout (transposed views, column slices, ...).
 
@@ -27,13 +27,12 @@ __all__ = [
     "as_gradient",
     "broadcast_like",
     "copy_of",
-    "new_tape",
-    "tie_weights",
     "like",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
     "maxmin_adjoint",
     "mean_adjoint",
+    "new_tape",
     "reduce_max",
     "reduce_mean",
     "reduce_min",
@@ -42,6 +41,7 @@ __all__ = [
     "reshape_like",
     "scalar_seed",
     "sum_adjoint",
+    "tie_weights",
     "unbroadcast",
     "zeros_like",
 ]
@@ -274,6 +274,15 @@ def _unbroadcast_bias(g, shape):
 
 
 @register_jitable
+def _unbroadcast_1d(g, shape):
+    """1-D g -> shape (1,), the only broadcast of a 1-D operand (cheap to compile, unlike
+    the generic path: every elementwise operation on vectors compiles this fallback)."""
+    if shape[0] != 1 and shape[0] != g.shape[0]:
+        raise ValueError("adcompile: unbroadcast: shapes are not broadcast-compatible")
+    return np.full(1, g.sum())
+
+
+@register_jitable
 def _unbroadcast_2d(g, shape):
     """Fast path for 2-D g -> 2-D shape with size-1 dims, e.g. (B, n) -> (1, n) or (B, 1)."""
     rows, cols = shape
@@ -322,7 +331,7 @@ def _ol_unbroadcast(g, x):
         return lambda g, x: _unbroadcast_bias(g, x.shape)
     if g.ndim != x.ndim:
         return lambda g, x: _unbroadcast_nd(g, x.shape)
-    reduce = _unbroadcast_2d if g.ndim == 2 else _unbroadcast_nd
+    reduce = {1: _unbroadcast_1d, 2: _unbroadcast_2d}.get(g.ndim, _unbroadcast_nd)
 
     def impl(g, x):
         if g.shape == x.shape:
@@ -646,7 +655,8 @@ def _share_ties(g2, x3, m2, r3):
                 if x3[o, k, 0] == m:
                     r3[o, k, 0] = g2[o, 0] / c
             continue
-        count[:] = 0
+        for i in range(inner):
+            count[i] = 0
         for k in range(n):
             for i in range(inner):
                 if x3[o, k, i] == m2[o, i]:
@@ -669,12 +679,11 @@ def _sum_adjoint_overload(g, x, axis, mean):
     if not isinstance(x, types.Array):
         return None
     split, as_2d = _nb_split(axis), _nb_as_2d(g)
+    scale = _mean_scale if mean else _no_scale
 
     def impl(g, x, axis, keepdims):
         outer, n, inner = split(x.shape, axis)
-        g2 = as_2d(g, outer, inner)
-        if mean:
-            g2 = g2 / ft(n)
+        g2 = scale(as_2d(g, outer, inner), n)
         out = np.empty(x.shape, ft)
         _expand_mid(g2, out.reshape((outer, n, inner)))
         return out

@@ -496,10 +496,11 @@ def test_sum_adjoint_of_scalar_and_scalar_zero_adjoint():
         check(ds, np.full(4, 2.0))
         check(dm, np.full(4, 0.5))
     x = np.ones((2, 3), F32)
-    for ds, dm in [(sum_adjoint(0.0, x, 1, False), mean_adjoint(0.0, x, 1, False)),
-                   nb_sum_mean_adjoint(0.0, x, 1, False)]:
-        check(ds, np.zeros((2, 3), F32))
-        check(dm, np.zeros((2, 3), F32))
+    for zero in (0.0, 0):  # a zero adjoint constant, float or int
+        for ds, dm in [(sum_adjoint(zero, x, 1, False), mean_adjoint(zero, x, 1, False)),
+                       nb_sum_mean_adjoint(zero, x, 1, False)]:
+            check(ds, np.zeros((2, 3), F32))
+            check(dm, np.zeros((2, 3), F32))
 
 
 def _maxmin_fd(reduction, g, x, axis, keep, u, eps=1e-6):
