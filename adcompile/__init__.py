@@ -10,12 +10,22 @@ with Numba.
     print(ad.source(loss))   # the derivative, as readable Python
 """
 
-from .api import GradFunction, derivative, grad, jvp, source, value_and_grad
+from .api import (
+    GradFunction,
+    derivative,
+    grad,
+    hessian,
+    hvp,
+    jvp,
+    source,
+    value_and_grad,
+    vjp,
+)
 from .errors import GradCallError, UnsupportedError
 from .rules import defjvp, defvjp
 from .testing import check_grads
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "jvp", "derivative", "source", "defvjp", "defjvp", "check_grads",
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "derivative", "source", "defvjp", "defjvp", "check_grads",
            "UnsupportedError", "GradCallError", "GradFunction"]

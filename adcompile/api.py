@@ -103,15 +103,22 @@ def _resolve_wrt(params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
     return names, as_tuple
 
 
-def _derivative(fun: Callable | None, wrt: Wrt, jit: bool, with_value: bool):
+def _derivative(fun: Callable | None, wrt: Wrt, jit: bool, with_value: bool,
+                cotangent: bool = False):
     if fun is None:  # used as @grad(wrt=...)
         return lambda f: _derivative(f, wrt, jit, with_value)
-    import inspect
+    fun = _plain(fun)
+    names, as_tuple = _resolve_wrt(_params(fun), wrt)
+    transformed = reverse_mode(fun, names, as_tuple, with_value, jit, cotangent)
+    what = "vjp" if cotangent else "value and gradient" if with_value else "gradient"
+    return GradFunction(fun, transformed, what)
 
-    params = list(inspect.signature(fun).parameters)
-    names, as_tuple = _resolve_wrt(params, wrt)
-    transformed = reverse_mode(fun, names, as_tuple, with_value, jit)
-    return GradFunction(fun, transformed, "value and gradient" if with_value else "gradient")
+
+def _plain(fun: Callable) -> Callable:
+    """A derivative made by adcompile is differentiated through its generated code."""
+    if isinstance(fun, GradFunction):
+        return getattr(fun._fn, "py_func", fun._fn)
+    return fun
 
 
 def grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = True):
@@ -137,6 +144,56 @@ def value_and_grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = Tru
     return _derivative(fun, wrt, jit, with_value=True)
 
 
+def vjp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:
+    """Reverse mode for any output: a function taking `fun`'s arguments, then a cotangent
+    shaped like the output, and returning `(value, gradients)` of `<cotangent, fun(...)>`::
+
+        f_vjp = adcompile.vjp(layer, wrt="W")
+        y, dW = f_vjp(W, x, np.ones(4))
+    """
+    return _derivative(fun, wrt, jit, with_value=True, cotangent=True)
+
+
+def hvp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:
+    """Hessian-vector products of a scalar function: a function taking `fun`'s arguments, then
+    one vector per `wrt` entry shaped like it, and returning H v (a tuple for a tuple `wrt`).
+    Computed as the gradient of the forward-mode derivative along v (reverse over forward)::
+
+        Hv = adcompile.hvp(loss, wrt="W")(W, X, y, v)
+    """
+    fun = _plain(fun)
+    names, as_tuple = _resolve_wrt(_params(fun), wrt)
+    directional = forward_mode(fun, names, forward.TANGENT, jit=False).fn
+    transformed = reverse_mode(directional, names, as_tuple, False, jit)
+    return GradFunction(fun, transformed, "Hessian-vector product")
+
+
+def hessian(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> Callable:
+    """The full Hessian of a scalar function with respect to one scalar or 1-D argument,
+    one Hessian-vector product per coordinate::
+
+        H = adcompile.hessian(loss)(w, X, y)     # shape (w.size, w.size)
+    """
+    import numpy as np
+
+    if isinstance(wrt, (tuple, list)):
+        raise TypeError("adcompile.hessian takes one argument index or name as wrt")
+    product = hvp(fun, wrt=wrt, jit=jit)
+    index = _params(_plain(fun)).index(_resolve_wrt(_params(_plain(fun)), wrt)[0][0])
+
+    def full_hessian(*args):
+        x = args[index]
+        if np.ndim(x) == 0:
+            return product(*args, 1.0)
+        if np.ndim(x) != 1:
+            raise ValueError("adcompile.hessian: the argument must be a scalar or 1-D array")
+        rows = [product(*args, np.eye(x.size, dtype=x.dtype)[k]) for k in range(x.size)]
+        return np.array(rows)
+
+    full_hessian.__name__ = f"{getattr(fun, '__name__', 'f')}_hessian"
+    return full_hessian
+
+
 def jvp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:
     """Forward mode: a function taking `fun`'s arguments, then one tangent per `wrt` entry, and
     returning `(value, tangent of the value)`. The value may be a scalar or an array::
@@ -144,6 +201,7 @@ def jvp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:
         f_jvp = adcompile.jvp(f, wrt=(0, 1))
         y, y_dot = f_jvp(x, w, x_dot, w_dot)
     """
+    fun = _plain(fun)
     names, _ = _resolve_wrt(_params(fun), wrt)
     return GradFunction(fun, forward_mode(fun, names, forward.JVP, jit), "forward-mode jvp")
 
@@ -154,6 +212,7 @@ def derivative(fun: Callable, *, jit: bool = True) -> GradFunction:
         df = adcompile.derivative(np.sin)   # not a NumPy function: any def f(x)
         df(0.0)   # 1.0
     """
+    fun = _plain(fun)
     names, _ = _resolve_wrt(_params(fun), 0)
     return GradFunction(fun, forward_mode(fun, names, forward.DERIVATIVE, jit), "derivative")
 

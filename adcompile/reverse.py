@@ -48,17 +48,26 @@ class Derivative:
 
 
 def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bool,
-                  with_value: bool, namer: Namer) -> Derivative:
-    """Build the forward and backward sweeps of `fn` with respect to `wrt`."""
+                  with_value: bool, namer: Namer, cotangent: bool = False) -> Derivative:
+    """Build the forward and backward sweeps of `fn` with respect to `wrt`; `cotangent` adds
+    a parameter holding the output's adjoint (any shape) instead of seeding a scalar with 1."""
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
     back = _Backward(facts, namer, fwd)
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
+    params = list(fn.params)
+    if cotangent:
+        params.append(namer.exact_or_fresh("cotangent"))
     if isinstance(ret.value, ir.Var):
         call = ast.Call(func=name("scalar_seed"), args=[ret_ast], keywords=[])
-        if ret.value.name in facts.useful:
+        if cotangent and ret.value.name in facts.useful:
+            seed.append(_assign(namer.adjoint(ret.value.name), name(params[-1])))
+            back.adj.state[ret.value.name] = ALIAS  # the caller's array: never update it
+        elif cotangent:
+            pass
+        elif ret.value.name in facts.useful:
             seed.append(_assign(namer.adjoint(ret.value.name), call))
             back.adj.state[ret.value.name] = OWNED
         else:  # nothing to differentiate, but the result must still be a scalar
@@ -73,7 +82,7 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     grads_ast = grads[0] if not as_tuple else \
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
-    return Derivative(fn.name, fn.params, forward, backward, fwd.tapes, returned)
+    return Derivative(fn.name, params, forward, backward, fwd.tapes, returned)
 
 
 def _returned_adjoint(param: str, state: dict, namer: Namer) -> ast.expr:

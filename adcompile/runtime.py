@@ -277,7 +277,7 @@ def _unbroadcast_bias(g, shape):
 def _unbroadcast_1d(g, shape):
     """1-D g -> shape (1,), the only broadcast of a 1-D operand (cheap to compile, unlike
     the generic path: every elementwise operation on vectors compiles this fallback)."""
-    if shape[0] != 1 and shape[0] != g.shape[0]:
+    if shape[0] != 1:  # (g.shape != shape is known here)
         raise ValueError("adcompile: unbroadcast: shapes are not broadcast-compatible")
     return np.full(1, g.sum())
 

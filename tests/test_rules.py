@@ -20,6 +20,8 @@ from typing import Any
 import autograd
 import autograd.numpy as anp
 import numpy as np
+
+from adcompile import runtime
 import pytest
 
 from adcompile.rules import RULES, Rule
@@ -137,6 +139,9 @@ def matmuls(fn: Callable) -> list[Case]:
     ]
 
 
+_X34 = distinct(3, 4)
+
+
 def clip_input(*shape: int) -> Any:
     """Values for clip(x, -0.5, 0.5) on both sides of and away from the bounds."""
     x = normal(*shape)
@@ -221,7 +226,35 @@ SPECS: dict[str, list[Case]] = {
     "mean": reductions((np.mean,)),
     "max": reductions((np.max, np.amax)),
     "min": reductions((np.min, np.amin)),
+    # the runtime's own helpers, which appear when generated code is differentiated again
+    "copy_of": [case(runtime.copy_of, normal(3, 4)), case(runtime.copy_of, normal())],
+    "unbroadcast": [case(runtime.unbroadcast, normal(3, 4), normal(4)),
+                    case(runtime.unbroadcast, normal(3, 4), normal(3, 4)),
+                    case(runtime.unbroadcast, normal(3, 4), normal())],
+    "broadcast_like": [case(runtime.broadcast_like, normal(4), normal(3, 4)),
+                       case(runtime.broadcast_like, normal(3, 4), normal(3, 4))],
+    "as_gradient": [case(runtime.as_gradient, normal(3, 4), normal(3, 4)),
+                    case(runtime.as_gradient, normal(), normal(3))],
+    "reshape_like": [case(runtime.reshape_like, normal(12), normal(3, 4))],
+    "sum_adjoint": [case(runtime.sum_adjoint, normal(4), normal(3, 4), 0, False),
+                    case(runtime.sum_adjoint, normal(3, 1), normal(3, 4), 1, True),
+                    case(runtime.sum_adjoint, normal(), normal(3, 4), None, False)],
+    "mean_adjoint": [case(runtime.mean_adjoint, normal(4), normal(3, 4), 0, False),
+                     case(runtime.mean_adjoint, normal(), normal(3, 4), None, False)],
+    "maxmin_adjoint": [case(runtime.maxmin_adjoint, normal(4), _X34, np.max(_X34, axis=0), 0,
+                            False),
+                       case(runtime.maxmin_adjoint, normal(), _X34, np.min(_X34), None, False)],
+    "matmul_adjoint_x": [case(runtime.matmul_adjoint_x, normal(3, 2), normal(3, 4), normal(4, 2)),
+                         case(runtime.matmul_adjoint_x, normal(2), normal(4), normal(4, 2)),
+                         case(runtime.matmul_adjoint_x, normal(3), normal(3, 4), normal(4))],
+    "matmul_adjoint_y": [case(runtime.matmul_adjoint_y, normal(3, 2), normal(3, 4), normal(4, 2)),
+                         case(runtime.matmul_adjoint_y, normal(2), normal(4), normal(4, 2)),
+                         case(runtime.matmul_adjoint_y, normal(3), normal(3, 4), normal(4))],
 }
+for _name, _helper in (("sum", runtime.reduce_sum), ("mean", runtime.reduce_mean),
+                       ("max", runtime.reduce_max), ("min", runtime.reduce_min)):
+    SPECS[_name].append(case(_helper, distinct(3, 4), 1, True))
+SPECS["reshape"].append(case(runtime.reshape, normal(3, 4), (4, 3)))
 
 CASES = [(name, c) for name, cases in SPECS.items() for c in cases]
 CASE_IDS = [f"{name}-{c.id}" for name, c in CASES]
@@ -332,6 +365,31 @@ def test_rule_matches_finite_differences(seed: int, name: str, c: Case):
         expected = finite_difference(lambda a: primal(rule, c, a), args, i, dout)
         np.testing.assert_allclose(adjoint, expected, rtol=RTOL, atol=ATOL,
                                    err_msg=f"adjoint of {param}")
+
+
+@pytest.mark.parametrize("name,c", CASES, ids=CASE_IDS)
+def test_forward_rule_matches_finite_differences(name: str, c: Case):
+    """The forward rule's terms add up to the directional derivative along random tangents."""
+    rule = rule_of(name, c.fn)
+    args = full_args(rule, c)
+    out = primal(rule, c, args)
+    rng = np.random.default_rng(3)
+    tangents = {p: cotangent(args[rule.params.index(p)], rng) for p in rule.wrt}
+    terms = rule.jvp(*args, out, *tangents.values())
+    terms = terms if len(rule.wrt) > 1 else (terms,)
+    got = sum(np.broadcast_to(t, np.shape(out)) for t in terms)
+    h = 1e-6
+    plus, minus = list(args), list(args)
+    for p, u in tangents.items():
+        i = rule.params.index(p)
+        plus[i], minus[i] = args[i] + h * u, args[i] - h * u
+    expected = (np.asarray(primal(rule, c, plus)) - np.asarray(primal(rule, c, minus))) / (2 * h)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_every_differentiable_rule_has_a_forward_rule():
+    missing = sorted({r.name for r in RULES.values() if r.differentiable and r.jvp is None})
+    assert not missing
 
 
 # ---------------------------------------------------------------- kinks (autograd's conventions)

@@ -13,8 +13,11 @@ import operator
 
 import numpy as np
 
+from adcompile import runtime
 from adcompile.runtime import (
+    as_gradient,
     broadcast_like,
+    copy_of,
     like,
     matmul_adjoint_x,
     matmul_adjoint_y,
@@ -196,8 +199,8 @@ def copy_jvp(x, out, x_dot):
     return np.copy(x_dot)
 
 
-@defvjp(builtins.float, primal=lambda x: call("float", x))
-def float(x, out, dout):
+@defvjp(builtins.float, primal=lambda x: call("float", x), name="float")
+def float_rule(x, out, dout):
     return dout
 
 
@@ -442,3 +445,116 @@ nondiff(operator.or_, params=("x", "y"), name="or_",
 nondiff(operator.floordiv, params=("x", "y"), primal=_binop(ast.FloorDiv()))
 nondiff(operator.mod, params=("x", "y"), primal=_binop(ast.Mod()))
 
+
+
+# ---------------------------------------------------------------- the runtime's own helpers
+# Generated code is in the supported language too: these rules let adcompile differentiate
+# it again (hvp, hessian, grad of grad). Each helper is linear in its first argument.
+
+for _helper, _numpy in ((runtime.reduce_sum, np.sum), (runtime.reduce_mean, np.mean),
+                        (runtime.reduce_max, np.max), (runtime.reduce_min, np.min),
+                        (runtime.reshape, np.reshape)):
+    RULES[_helper] = RULES[_numpy]
+for _fn in (runtime.like, runtime.zeros_like, runtime.scalar_seed, runtime.tie_weights,
+            runtime.new_tape, builtins.range):
+    nondiff(_fn)
+
+
+@defvjp(runtime.copy_of, name="copy_of")
+def copy_of_rule(x, out, dout):
+    return dout
+
+
+@defjvp(runtime.copy_of)
+def copy_of_jvp(x, out, x_dot):
+    return copy_of(x_dot)
+
+
+@defvjp(runtime.unbroadcast, wrt="g", name="unbroadcast")
+def unbroadcast_rule(g, x, out, dout):
+    return broadcast_like(dout, g)
+
+
+@defjvp(runtime.unbroadcast)
+def unbroadcast_jvp(g, x, out, g_dot):
+    return unbroadcast(g_dot, x)
+
+
+@defvjp(runtime.broadcast_like, wrt="t", name="broadcast_like")
+def broadcast_like_rule(t, out_like, out, dout):
+    return unbroadcast(dout, t)
+
+
+@defjvp(runtime.broadcast_like)
+def broadcast_like_jvp(t, out_like, out, t_dot):
+    return broadcast_like(t_dot, out_like)
+
+
+@defvjp(runtime.as_gradient, wrt="g", name="as_gradient")
+def as_gradient_rule(g, x, out, dout):
+    return unbroadcast(dout, g)
+
+
+@defjvp(runtime.as_gradient)
+def as_gradient_jvp(g, x, out, g_dot):
+    return as_gradient(g_dot, x)
+
+
+@defvjp(runtime.reshape_like, wrt="g", name="reshape_like")
+def reshape_like_rule(g, x, out, dout):
+    return reshape_like(dout, g)
+
+
+@defjvp(runtime.reshape_like)
+def reshape_like_jvp(g, x, out, g_dot):
+    return reshape_like(g_dot, x)
+
+
+@defvjp(runtime.sum_adjoint, wrt="g", name="sum_adjoint")
+def sum_adjoint_rule(g, x, axis, keepdims, out, dout):
+    return reduce_sum(dout, axis, keepdims)
+
+
+@defjvp(runtime.sum_adjoint)
+def sum_adjoint_jvp(g, x, axis, keepdims, out, g_dot):
+    return sum_adjoint(g_dot, x, axis, keepdims)
+
+
+@defvjp(runtime.mean_adjoint, wrt="g", name="mean_adjoint")
+def mean_adjoint_rule(g, x, axis, keepdims, out, dout):
+    return reduce_mean(dout, axis, keepdims)
+
+
+@defjvp(runtime.mean_adjoint)
+def mean_adjoint_jvp(g, x, axis, keepdims, out, g_dot):
+    return mean_adjoint(g_dot, x, axis, keepdims)
+
+
+@defvjp(runtime.maxmin_adjoint, wrt="g", name="maxmin_adjoint")
+def maxmin_adjoint_rule(g, x, extremum, axis, keepdims, out, dout):
+    return reduce_sum(dout * tie_weights(x, extremum, axis, keepdims), axis, keepdims)
+
+
+@defjvp(runtime.maxmin_adjoint)
+def maxmin_adjoint_jvp(g, x, extremum, axis, keepdims, out, g_dot):
+    return maxmin_adjoint(g_dot, x, extremum, axis, keepdims)
+
+
+@defvjp(runtime.matmul_adjoint_x, wrt=("g", "y"), name="matmul_adjoint_x")
+def matmul_adjoint_x_rule(g, x, y, out, dout):
+    return dout @ y, matmul_adjoint_y(g, dout, y)
+
+
+@defjvp(runtime.matmul_adjoint_x)
+def matmul_adjoint_x_jvp(g, x, y, out, g_dot, y_dot):
+    return matmul_adjoint_x(g_dot, x, y), matmul_adjoint_x(g, x, y_dot)
+
+
+@defvjp(runtime.matmul_adjoint_y, wrt=("g", "x"), name="matmul_adjoint_y")
+def matmul_adjoint_y_rule(g, x, y, out, dout):
+    return x @ dout, matmul_adjoint_x(g, x, dout)
+
+
+@defjvp(runtime.matmul_adjoint_y)
+def matmul_adjoint_y_jvp(g, x, y, out, g_dot, x_dot):
+    return matmul_adjoint_y(g_dot, x, y), matmul_adjoint_y(g, x_dot, y)
