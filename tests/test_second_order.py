@@ -1,0 +1,95 @@
+"""Second derivatives: Hessian-vector products and Hessians against finite differences of
+gradients and against autograd; grad of grad against the derivative of the gradient; vjp."""
+
+import autograd
+import numpy as np
+import pytest
+
+import adcompile as ad
+from tests.oracles import with_autograd_numpy
+from tests.programs.mlp import mlp_softmax_xent
+
+
+def tiny_mlp(W1, b1, W2, b2, X, Y):
+    H = np.tanh(X @ W1 + b1)
+    P = H @ W2 + b2
+    return np.mean((P - Y) ** 2) + 1e-3 * np.sum(W1 * W1)
+
+
+def mlp_args(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(2, 16), (16,), (16, 2), (2,), (32, 2), (32, 2)]
+    return [0.5 * rng.standard_normal(s) for s in shapes]
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_hvp_matches_finite_differences_of_gradients(jit):
+    args = mlp_args()
+    v = np.random.default_rng(1).standard_normal(args[0].shape)
+    Hv = ad.hvp(tiny_mlp, wrt="W1", jit=jit)(*args, v)
+    g = ad.grad(tiny_mlp, wrt="W1")
+    h = 1e-5
+    plus, minus = list(args), list(args)
+    plus[0], minus[0] = args[0] + h * v, args[0] - h * v
+    fd = (g(*plus) - g(*minus)) / (2 * h)
+    np.testing.assert_allclose(Hv, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_hvp_of_softmax_cross_entropy_against_autograd():
+    rng = np.random.default_rng(2)
+    args = [0.5 * rng.standard_normal((2, 16)), rng.standard_normal(16),
+            0.5 * rng.standard_normal((16, 2)), rng.standard_normal(2),
+            rng.standard_normal((8, 2)), np.eye(2)[rng.integers(0, 2, 8)], 1e-3]
+    v = rng.standard_normal((16, 2))
+    Hv = ad.hvp(mlp_softmax_xent, wrt="W2", jit=False)(*args, v)
+    f = with_autograd_numpy(mlp_softmax_xent)
+    ref = autograd.grad(lambda W2: np.sum(autograd.grad(f, 2)(*args[:2], W2, *args[3:]) * v))(
+        args[2])
+    np.testing.assert_allclose(Hv, ref, rtol=1e-9, atol=1e-11)
+
+
+def cubic(w, a):
+    return np.sum(a * w ** 3) + w[0] * w[1] * np.sin(w[2])
+
+
+def test_hessian_against_autograd():
+    w, a = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    H = ad.hessian(cubic)(w, a)
+    ref = autograd.hessian(with_autograd_numpy(cubic))(w, a)
+    np.testing.assert_allclose(H, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(H, H.T)
+
+
+def scalar_f(x):
+    y = x
+    for _ in range(3):
+        y = np.sin(y) * x + y * y * 0.1
+    return y
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_grad_of_grad_agrees_with_derivative_of_grad(jit):
+    g = ad.grad(scalar_f)
+    both = ad.grad(g, jit=jit)(0.7), ad.derivative(g, jit=jit)(0.7)
+    h = 1e-5
+    fd = (g(0.7 + h) - g(0.7 - h)) / (2 * h)
+    assert both[0] == pytest.approx(both[1], rel=1e-12)
+    assert both[0] == pytest.approx(fd, rel=1e-6)
+
+
+def layer(W, x):
+    return np.tanh(W @ x)
+
+
+def test_vjp_of_an_array_output():
+    rng = np.random.default_rng(3)
+    W, x, ct = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal(4)
+    original = ct.copy()
+    for jit in (False, True):
+        value, (dW, dx) = ad.vjp(layer, wrt=(0, 1), jit=jit)(W, x, ct)
+        np.testing.assert_allclose(value, layer(W, x))
+        ref = autograd.grad(lambda W, x: np.sum(with_autograd_numpy(layer)(W, x) * ct),
+                            (0, 1))(W, x)
+        np.testing.assert_allclose(dW, ref[0], rtol=1e-12)
+        np.testing.assert_allclose(dx, ref[1], rtol=1e-12)
+    np.testing.assert_array_equal(ct, original)  # the caller's cotangent is left as it was
