@@ -3,6 +3,7 @@
 import numpy as np
 from adcompile.runtime import (
     as_gradient,
+    copy_of,
     like,
     matmul_adjoint_x,
     matmul_adjoint_y,
@@ -88,4 +89,4 @@ def mlp_softmax_xent_value_and_grad(W1, b1, W2, b2, X, Y, lam):
     dH_1 = unbroadcast(dH_2, H_1)
     db1 = unbroadcast(dH_2, b1)
     dW1 += matmul_adjoint_y(dH_1, X, W1)
-    return (out, (as_gradient(dW1, W1), as_gradient(db1, b1), as_gradient(dW2, W2), as_gradient(db2, b2)))
+    return (out, (as_gradient(dW1, W1), as_gradient(copy_of(db1), b1), as_gradient(dW2, W2), as_gradient(copy_of(db2), b2)))
