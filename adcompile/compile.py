@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +30,22 @@ def cache_dir() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         path = Path(base) / "adcompile"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_private(path)
     return path
+
+
+def _check_private(path: Path) -> None:
+    """Generated code is imported and run: a directory others can write to is refused."""
+    info = path.stat()
+    if info.st_mode & 0o022 or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        raise CacheError(
+            f"adcompile: refusing the cache directory {path}: it is writable by other users or "
+            f"owned by another user (mode {stat.filemode(info.st_mode)}), and adcompile imports "
+            f"code from it. Run `chmod 700 {path}`, or set {ENV_CACHE} to a private directory.")
+
+
+class CacheError(RuntimeError):
+    """The cache directory is not safe to import generated code from."""
 
 
 def load(text: str, function: str, jit: bool) -> tuple[Callable, Path]:
