@@ -257,6 +257,9 @@ for _name, _helper in (("sum", runtime.reduce_sum), ("mean", runtime.reduce_mean
 SPECS["reshape"].append(case(runtime.reshape, normal(3, 4), (4, 3)))
 
 CASES = [(name, c) for name, cases in SPECS.items() for c in cases]
+# the built-in table (other test modules register rules of their own for their functions)
+BUILTIN = {fn: r for fn, r in RULES.items()
+           if r.vjp is None or r.vjp.__module__ == "adcompile.rules.builtin"}
 CASE_IDS = [f"{name}-{c.id}" for name, c in CASES]
 
 
@@ -324,7 +327,7 @@ def rule_of(name: str, fn: Callable) -> Rule:
 
 
 def test_every_rule_has_a_spec():
-    differentiable = {rule.name for rule in RULES.values() if rule.differentiable}
+    differentiable = {rule.name for rule in BUILTIN.values() if rule.differentiable}
     assert differentiable == set(SPECS), (
         f"rules without a spec: {sorted(differentiable - set(SPECS))}; "
         f"specs without a rule: {sorted(set(SPECS) - differentiable)}")
@@ -334,12 +337,12 @@ def test_every_registered_function_is_exercised():
     """Aliases (operator.add, np.amax, builtins.pow, ...) compute the function of their rule."""
     used = {id(c.fn) for _, c in CASES}
     missing = [f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__name__', fn)} ({rule.name})"
-               for fn, rule in RULES.items() if rule.differentiable and id(fn) not in used]
+               for fn, rule in BUILTIN.items() if rule.differentiable and id(fn) not in used]
     assert not missing, f"no case calls: {missing}"
 
 
 def test_rules_are_well_formed():
-    for rule in {id(r): r for r in RULES.values()}.values():
+    for rule in {id(r): r for r in BUILTIN.values()}.values():
         if rule.differentiable:
             assert callable(rule.vjp) and set(rule.wrt) <= set(rule.params), rule.name
             assert set(rule.vjp_exprs) == set(rule.wrt), rule.name
@@ -388,7 +391,7 @@ def test_forward_rule_matches_finite_differences(name: str, c: Case):
 
 
 def test_every_differentiable_rule_has_a_forward_rule():
-    missing = sorted({r.name for r in RULES.values() if r.differentiable and r.jvp is None})
+    missing = sorted({r.name for r in BUILTIN.values() if r.differentiable and r.jvp is None})
     assert not missing
 
 
