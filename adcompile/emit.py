@@ -28,7 +28,7 @@ class Module:
 def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: int,
                   last: int, temps: set[str], imports: list[tuple[str, str]] = ()) -> Module:
     """Render the derivative as a module defining `<fn_name>_<kind>`."""
-    forward = inline_temporaries(d.forward, temps, _names(d.backward) | _names([d.returned]))
+    forward = inline_temporaries(d.forward, temps, _inputs(d.backward) | _names([d.returned]))
     body = [_assign(t, ast.List(elts=[], ctx=ast.Load())) for t in d.tapes]
     if d.backward:
         body += [_marker("---- forward sweep ----")] + forward
@@ -117,6 +117,17 @@ def _render(body: list[ast.stmt], depth: int, lines: list[str], locs: list, loc)
     return loc
 
 
+def _inputs(nodes) -> set[str]:
+    """Names the code reads but never assigns: what it needs from the code before it (a
+    temporary the backward sweep recomputes itself, in a replayed loop, is not one)."""
+    loaded, stored = set(), set()
+    for node in nodes:
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name):
+                (stored if isinstance(n.ctx, ast.Store) else loaded).add(n.id)
+    return loaded - stored
+
+
 def _names(nodes) -> set[str]:
     found = set()
     for node in nodes:
@@ -137,19 +148,42 @@ def inline_temporaries(body: list[ast.stmt], temps: set[str], keep: set[str]) ->
 
 
 def _inline_block(body: list[ast.stmt], foldable: set[str]) -> list[ast.stmt]:
-    out: list[ast.stmt] = []
     for stmt in body:
-        for field in ("body", "orelse"):
-            if isinstance(stmt, (ast.If, ast.For, ast.While)):
-                setattr(stmt, field, _inline_block(getattr(stmt, field), foldable))
-        prev = out[-1] if out else None
-        if (isinstance(prev, ast.Assign) and len(prev.targets) == 1
-                and isinstance(prev.targets[0], ast.Name) and prev.targets[0].id in foldable
-                and _substitute(stmt, prev.targets[0].id, prev.value)):
-            out[-1] = stmt
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            stmt.body = _inline_block(stmt.body, foldable)
+            stmt.orelse = _inline_block(stmt.orelse, foldable)
+    out = list(body)
+    i = 0
+    while i < len(out):
+        if _fold_forward(out, i, foldable):
+            del out[i]
+            i = max(i - 1, 0)  # the statement before may now fold into its user too
         else:
-            out.append(stmt)
+            i += 1
     return out
+
+
+def _fold_forward(body: list[ast.stmt], i: int, foldable: set[str]) -> bool:
+    """Fold `t = e` at body[i] into the later statement of the same source line that uses t,
+    if nothing in between assigns what e reads."""
+    stmt = body[i]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in foldable):
+        return False
+    var, reads = stmt.targets[0].id, _names([stmt.value])
+    for later in body[i + 1:]:
+        if _comment_of(later) is not None or isinstance(later, (ast.For, ast.While)):
+            return False
+        if var in _names([later.test] if isinstance(later, ast.If) else [later]):
+            return _substitute(later, var, stmt.value)
+        if isinstance(later, ast.If) or reads & _stored(later):
+            return False
+    return False
+
+
+def _stored(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and
+            isinstance(n.ctx, ast.Store)}
 
 
 def _substitute(stmt: ast.stmt, var: str, value: ast.expr) -> bool:

@@ -264,8 +264,10 @@ def unbroadcast(g, x):
 def _unbroadcast_bias(g, shape):
     """Fast path for g (B, n) -> shape (n,): the bias-gradient case."""
     rows, n = g.shape
-    if shape[0] != n:
-        return _unbroadcast_nd(g, shape)
+    if shape[0] != n:  # then x is (1,): a scalar-like operand (no generic path to compile)
+        if shape[0] != 1:
+            raise ValueError("adcompile: unbroadcast: shapes are not broadcast-compatible")
+        return np.full(1, g.sum())
     out = np.zeros(n, g.dtype)
     for i in range(rows):
         for j in range(n):
@@ -629,9 +631,13 @@ def maxmin_adjoint(g, x, out, axis, keepdims):
 
 
 @register_jitable
-def _expand_mid(g2, out3):
-    """out3[o, k, i] = g2[o, i]: broadcast back along the reduced middle axis."""
-    outer, n, inner = out3.shape
+def _broadcast_back(g2, shape, n, ft):
+    """A new array of `shape` and type ft with out3[o, k, i] = g2[o, i], where out3 is its
+    (outer, n, inner) view: g2 repeated along the reduced axis. Shared by sum_adjoint and
+    mean_adjoint, so that it is compiled once for both."""
+    out = np.empty(shape, ft)
+    outer, inner = g2.shape
+    out3 = out.reshape((outer, n, inner))
     for o in range(outer):
         for k in range(n):
             if inner == 1:  # reduced along the last axis: no length-1 inner loop
@@ -639,6 +645,7 @@ def _expand_mid(g2, out3):
             else:
                 for i in range(inner):
                     out3[o, k, i] = g2[o, i]
+    return out
 
 
 @register_jitable
@@ -683,10 +690,7 @@ def _sum_adjoint_overload(g, x, axis, mean):
 
     def impl(g, x, axis, keepdims):
         outer, n, inner = split(x.shape, axis)
-        g2 = scale(as_2d(g, outer, inner), n)
-        out = np.empty(x.shape, ft)
-        _expand_mid(g2, out.reshape((outer, n, inner)))
-        return out
+        return _broadcast_back(scale(as_2d(g, outer, inner), n), x.shape, n, ft)
     return impl
 
 

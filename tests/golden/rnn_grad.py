@@ -25,11 +25,7 @@ def rnn_grad(W, U, h0, xs):
     for t in range(t_2):
         h_saved[t] = h
         # loops.py:26  h = np.tanh(W @ h + U @ xs[t])
-        h_1 = W @ h
-        h_2 = xs[t]
-        h_3 = U @ h_2
-        h_4 = h_1 + h_3
-        h = np.tanh(h_4)
+        h = np.tanh(W @ h + U @ xs[t])
     # loops.py:27  return np.sum(h * h)
     out_1 = h * h
     out = np.sum(out_1)
