@@ -21,8 +21,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["seed", "permutation", "num_batches", "batch_indices", "shuffled_batches",
-           "sample_batch"]
+__all__ = [
+    "batch_indices",
+    "num_batches",
+    "permutation",
+    "sample_batch",
+    "seed",
+    "shuffled_batches",
+]
 
 _jit = numba.njit(cache=True)
 

@@ -30,14 +30,25 @@ import numba
 import numpy as np
 
 __all__ = [
+    "adadelta_init",
+    "adadelta_step",
+    "adagrad_init",
+    "adagrad_step",
+    "adam_init",
+    "adam_step",
+    "early_stopping",
+    "early_stopping_init",
+    "exponential_decay",
+    "momentum_init",
+    "momentum_step",
+    "nesterov_init",
+    "nesterov_step",
+    "plateau_init",
+    "reduce_on_plateau",
+    "rmsprop_init",
+    "rmsprop_step",
     "sgd_step",
-    "momentum_init", "momentum_step", "nesterov_init", "nesterov_step",
-    "adagrad_init", "adagrad_step",
-    "rmsprop_init", "rmsprop_step",
-    "adadelta_init", "adadelta_step",
-    "adam_init", "adam_step",
-    "exponential_decay", "step_decay", "plateau_init", "reduce_on_plateau",
-    "early_stopping_init", "early_stopping",
+    "step_decay",
 ]
 
 _jit = numba.njit(cache=True)

@@ -443,18 +443,26 @@ class _Backward:
         outside = dict(self.adj.state)
         pre: list[ast.stmt] = []
         entry = dict(outside)
-        for _ in range(4):
+        owned_before: set[str] = set()
+        for _ in range(6):
             self.adj.state = dict(entry)
             body = self.block(s.body)
             exit_ = self.adj.state
             grow = [v for v in sorted(exit_) if v not in entry]
+            # an aliased adjoint the body updates: copy it once here, not every iteration
+            shared = [v for v in sorted(entry) if entry[v] == ALIAS and exit_.get(v) != ALIAS
+                      and v not in owned_before]
             joined = {v: _join(entry[v], exit_.get(v, OWNED)) for v in entry}
-            if not grow and joined == entry:
+            if not grow and not shared and joined == entry:
                 break
             for v in grow:
                 self.adj.materialize(v, pre)  # records OWNED in self.adj.state
                 entry[v] = OWNED
             entry.update({v: k for v, k in joined.items()})
+            for v in shared:
+                pre.append(_assign(self.adj.d(v), _call("copy_of", name(self.adj.d(v)))))
+                entry[v] = OWNED
+                owned_before.add(v)
         for v in sorted(entry):
             if v not in exit_:
                 body.append(_assign(self.adj.d(v), _call("zeros_like", name(v))))

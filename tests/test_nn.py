@@ -342,7 +342,7 @@ def test_dropout_mask_statistics_and_seed():
     assert abs(nn.dropout(np.ones_like(m), m, 0.3).mean() - 1.0) < 0.01
 
 
-@numba.njit(cache=True)
+@numba.njit
 def _masks_in_njit(seed, shape, rate):
     data.seed(seed)
     return nn.dropout_mask(shape, rate), nn.dropout_mask(shape, rate)

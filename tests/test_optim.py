@@ -11,8 +11,12 @@ import pytest
 
 import adcompile as ad
 from adcompile import data, nn, optim
+from tests.oracles import finite_differences
 
 STEPS = 6
+# The njit functions here are not cached on disk (no cache=True): Numba's cache of a caller
+# keeps the machine code of the functions it calls, and would not notice a change in
+# adcompile.optim, adcompile.data or a regenerated derivative.
 RNG = np.random.default_rng(42)
 SHAPES = [(3, 4), (5,)]
 
@@ -117,7 +121,7 @@ def run_python(name, p, grads, hyper):
     return p
 
 
-@numba.njit(cache=True)
+@numba.njit
 def run_njit(kind, p, grads, h):
     """The same from inside compiled code: kind selects the optimizer, h its hyperparameters
     (the order of OPTIMIZERS and of their tuples)."""
@@ -223,7 +227,7 @@ METRICS = np.array([1.0, 0.9, 0.95, 0.93, 0.92, 0.91, 0.89, 0.95, 0.96, 0.97, 0.
                     0.999, 0.97, 0.98])
 
 
-@numba.njit(cache=True)
+@numba.njit
 def schedules_in_njit(metrics):
     n = metrics.shape[0]
     out = np.empty((5, n))
@@ -308,7 +312,7 @@ def test_permutation_and_batches():
     assert not np.array_equal(a, b)
 
 
-@numba.njit(cache=True)
+@numba.njit
 def counts_in_njit(n, batch_size, epochs, seed):
     """How often each example is seen, and the mean of each epoch's first batch."""
     data.seed(seed)
@@ -331,7 +335,7 @@ def test_minibatches_inside_njit():
     np.testing.assert_array_equal(counts_in_njit(23, 5, 4, 0)[1], firsts)
 
 
-@numba.njit(cache=True)
+@numba.njit
 def fit_linear(X, y, w, epochs, batch_size, lr, patience, seed):
     """Least squares with Adam on shuffled minibatches, reduce-on-plateau and early stopping
     on a held-out quarter; the gradient is hand-written (no adcompile here)."""
@@ -384,7 +388,7 @@ LR = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0
 THRESHOLD = 0.2  # final loss / initial loss, for every optimizer
 
 
-@numba.njit(cache=True)
+@numba.njit
 def train(kind, W1, b1, W2, b2, X, labels, lam, steps, lr):
     """Full-batch training with optimizer `kind` (the order of OPTIMIZERS); returns the loss
     before each step."""
@@ -438,6 +442,17 @@ def blobs(n, rng):
     labels = np.arange(n) % 3
     centers = np.array([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]])
     return centers[labels] + 0.6 * rng.normal(size=(n, 2)), labels
+
+
+def test_mlp_gradient_against_finite_differences():
+    X, labels = blobs(12, np.random.default_rng(1))
+    params = [nn.xavier_normal(2, 5, 3), 0.1 * np.ones(5), nn.xavier_normal(5, 3, 4),
+              np.zeros(3)]
+    value, grads = VG(*params, X, labels, 1e-2)
+    assert value == pytest.approx(mlp_loss(*params, X, labels, 1e-2), rel=1e-12)
+    expected = finite_differences(mlp_loss, params + [X, labels, 1e-2], (0, 1, 2, 3))
+    for g, e in zip(grads, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
