@@ -27,5 +27,19 @@ from .testing import check_grads
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "derivative", "source", "defvjp", "defjvp", "check_grads",
-           "UnsupportedError", "GradCallError", "GradFunction"]
+__all__ = [
+    "GradCallError",
+    "GradFunction",
+    "UnsupportedError",
+    "check_grads",
+    "defjvp",
+    "defvjp",
+    "derivative",
+    "grad",
+    "hessian",
+    "hvp",
+    "jvp",
+    "source",
+    "value_and_grad",
+    "vjp",
+]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .errors import GradCallError
 from . import forward
+from .errors import GradCallError
 from .pipeline import forward_mode, reverse_mode
 
 Wrt = int | str | tuple

@@ -14,8 +14,8 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ENV_CACHE = "ADCOMPILE_CACHE_DIR"
 _loaded: dict[tuple[str, bool], Callable] = {}

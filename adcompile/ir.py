@@ -9,7 +9,7 @@ backward sweep can refer to, save, or restore. Control flow stays structured (`I
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .errors import Location
 
@@ -27,7 +27,7 @@ class Const:
     value: object  # float, int, bool, None, or a tuple of these
 
 
-Atom = Union[Var, Const]
+Atom = Var | Const
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class Function:
     temps: set[str] = field(default_factory=set)  # names the normalizer made up
 
 
-Stmt = Union[Assign, GetItem, SetItem, If, For, While, Break, Return]
+Stmt = Assign | GetItem | SetItem | If | For | While | Break | Return
 
 
 def walk(body: list):

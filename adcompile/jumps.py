@@ -10,7 +10,7 @@ the caller appends the single final `return <result>`.
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from collections.abc import Callable
 
 
 class Jumps:

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from . import ir
+from .check import check
 from .errors import UnsupportedError
 from .jumps import Jumps
 from .naming import Namer
 from .rules import ATTRIBUTES, METHODS, Rule, lookup, nondiff
-from .check import check
 from .source import _MISSING, ParsedFunction, parse
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,

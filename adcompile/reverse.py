@@ -190,7 +190,7 @@ class _Forward:
         elif isinstance(s, ir.Break):
             code = [] if mode == REPLAY else [ast.Break()]
         else:
-            raise AssertionError(f"unexpected statement {s}")
+            raise TypeError(f"unexpected statement {s}")
         return before + code + after
 
     def loop(self, s, mode: str) -> list[ast.stmt]:

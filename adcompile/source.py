@@ -11,8 +11,9 @@ import ast
 import builtins
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import Location, UnsupportedError
 

@@ -6,7 +6,7 @@ every coordinate of small arguments, a few random directions for large ones.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

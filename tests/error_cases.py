@@ -1,3 +1,4 @@
+# ruff: noqa  (deliberately unsupported code)
 """Functions outside the supported language. The line each must be rejected at carries a
 comment `# rejects: <words the message must contain>`."""
 

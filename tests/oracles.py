@@ -4,7 +4,7 @@ and HIPS autograd running the same source with `np` bound to `autograd.numpy`.""
 from __future__ import annotations
 
 import types
-from typing import Callable
+from collections.abc import Callable
 
 import autograd
 import autograd.numpy as anp

@@ -43,7 +43,7 @@ def test_cache_writable_by_others_is_refused(tmp_path):
     cache.mkdir()
     cache.chmod(0o777)
     proc = run(cache)
-    out, err = proc.communicate(timeout=600)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode != 0
     assert "refusing the cache directory" in err and "chmod 700" in err
 

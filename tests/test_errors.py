@@ -60,7 +60,7 @@ def test_every_rejection_has_a_hint():
 
 def test_function_without_source():
     namespace = {"np": np}
-    exec("def f(x):\n    return x * 2.0\n", namespace)
+    exec("def f(x):\n    return x * 2.0\n", namespace)  # noqa: S102  (no source on purpose)
     with pytest.raises(ad.UnsupportedError, match="source code is not available"):
         ad.grad(namespace["f"])
 

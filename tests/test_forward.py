@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import adcompile as ad
+from tests.oracles import param_indices
 from tests.programs.seeds import logistic3
 from tests.test_programs import CASES, derivative
-from tests.oracles import param_indices
 
 # compiled forward mode for one program of each feature (the rest run uncompiled: the same
 # generated code, and the reverse-mode tests compile every program)

@@ -16,7 +16,7 @@ def normalized(fun):
     text = primal_source(to_anf(_checked(fun)))
     namespace = dict(fun.__globals__)
     namespace.update({name: getattr(runtime, name) for name in runtime.__all__})
-    exec(compile(text, f"<normalized {fun.__name__}>", "exec"), namespace)
+    exec(compile(text, f"<normalized {fun.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace[fun.__name__], text
 
 

@@ -20,10 +20,9 @@ from typing import Any
 import autograd
 import autograd.numpy as anp
 import numpy as np
-
-from adcompile import runtime
 import pytest
 
+from adcompile import runtime
 from adcompile.rules import RULES, Rule
 
 STEP = 1e-6  # central differences in float64

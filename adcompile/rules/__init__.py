@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -189,4 +189,4 @@ def _default_primal(fn: Any) -> PrimalWriter:
     return lambda *args: call(name, *args)
 
 
-from . import builtin  # noqa: E402, F401  (registers the built-in table)
+from . import builtin  # noqa: F401  (registers the built-in table)
