@@ -26,7 +26,8 @@ from .source import _MISSING, ParsedFunction, parse
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.BitAnd: operator.and_,
+           ast.BitOr: operator.or_}
 _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
            ast.Eq: operator.eq, ast.NotEq: operator.ne}
 TUPLE = nondiff(tuple, params=("items",), name="tuple",
@@ -502,13 +503,14 @@ def inspect_signature(fn) -> str:
 
 
 def check_writes(body: list, params: list[str], temps: set[str]) -> None:
-    """Arrays written with subscripts must not be aliased under another name, and slices of
-    them must not be kept in named variables: NumPy views would see later writes, which the
-    derivative does not follow."""
+    """Arrays written with subscripts must not be aliased under another name, and a slice of
+    one kept in a variable must not be read after a later write into the array: NumPy views
+    would see that write, which the derivative does not follow."""
     written = {s.array.name for s in ir.walk(body) if isinstance(s, ir.SetItem)}
     if not written:
         return
-    for s in ir.walk(body):
+    order = list(_with_loops(body))
+    for k, (s, loops) in enumerate(order):
         if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Var):
             src = s.args[0].name
             if (src in written or s.target in written) and src not in temps:
@@ -516,11 +518,34 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
                     f"`{s.target} = {src}`: an array written with subscripts shared under "
                     "two names", s.loc, f"make a copy: `{s.target} = {src}.copy()`")
         elif isinstance(s, ir.GetItem) and s.array.name in written and \
-                _is_view(s.index) and s.target not in temps:
+                _is_view(s.index) and _read_after_write(order, k, s, loops):
             raise UnsupportedError(
                 f"keeping the slice `{s.target} = {s.array.name}[...]` of an array that is "
                 "written with subscripts", s.loc,
                 f"copy the slice (`{s.array.name}[...].copy()`) or index it where it is used")
+
+
+def _read_after_write(order: list, k: int, view: ir.GetItem, loops: tuple) -> bool:
+    """Whether the view may be read after a write into its array: later in program order,
+    or in a later iteration of a loop around both."""
+    writes = [j for j, (s, _) in enumerate(order)
+              if isinstance(s, ir.SetItem) and s.array.name == view.array.name]
+    reads = [j for j, (s, _) in enumerate(order) if view.target in ir.reads(s)]
+    if any(k < w < r for w in writes for r in reads):
+        return True
+    return any(set(loops) & set(order[w][1]) and set(loops) & set(order[r][1])
+               for w in writes for r in reads if r < k)
+
+
+def _with_loops(body: list, loops: tuple = ()):
+    for s in body:
+        yield s, loops
+        if isinstance(s, ir.If):
+            yield from _with_loops(s.body, loops)
+            yield from _with_loops(s.orelse, loops)
+        elif isinstance(s, (ir.For, ir.While)):
+            inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
+            yield from _with_loops(inner, loops + (id(s),))
 
 
 def _is_view(index: ir.Index) -> bool:

@@ -93,3 +93,35 @@ def test_vjp_of_an_array_output():
         np.testing.assert_allclose(dW, ref[0], rtol=1e-12)
         np.testing.assert_allclose(dx, ref[1], rtol=1e-12)
     np.testing.assert_array_equal(ct, original)  # the caller's cotangent is left as it was
+
+
+def test_hvp_on_the_whole_corpus():
+    """Every program of the corpus (branches, loops, writes, calls), uncompiled, against
+    finite differences of its gradient."""
+    from tests.oracles import param_indices
+    from tests.test_programs import CASES
+
+    for case in CASES:
+        args = case.make_args()
+        wrt = case.wrt if isinstance(case.wrt, tuple) else (case.wrt,)
+        idx = param_indices(case.fun, wrt)
+        rng = np.random.default_rng(3)
+        vs = [rng.standard_normal(np.shape(args[k])) if np.ndim(args[k])
+              else float(rng.standard_normal()) for k in idx]
+        hv = ad.hvp(case.fun, wrt=wrt, jit=False)(*args, *vs)
+        g = ad.grad(case.fun, wrt=wrt, jit=False)
+        h = 1e-5
+        plus, minus = list(args), list(args)
+        for k, v in zip(idx, vs):
+            plus[k], minus[k] = args[k] + h * v, args[k] - h * v
+        for got, a, b in zip(hv, g(*plus), g(*minus)):
+            fd = (np.asarray(a) - np.asarray(b)) / (2 * h)
+            np.testing.assert_allclose(got, fd, rtol=1e-4, atol=1e-5 * max(1.0, np.max(
+                np.abs(fd))), err_msg=case.id)
+
+
+def test_grad_of_a_while_loop_derivative_points_to_hvp():
+    from tests.programs.loops import while_halving
+
+    with pytest.raises(ad.UnsupportedError, match="use adcompile.hvp"):
+        ad.grad(ad.grad(while_halving), jit=False)

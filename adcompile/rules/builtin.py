@@ -438,10 +438,8 @@ for _op, _fn in ((ast.Lt(), operator.lt), (ast.LtE(), operator.le), (ast.Gt(), o
                  (ast.GtE(), operator.ge), (ast.Eq(), operator.eq), (ast.NotEq(), operator.ne)):
     nondiff(_fn, params=("x", "y"), primal=_compare(_op))
 nondiff(operator.not_, primal=lambda x: ast.UnaryOp(op=ast.Not(), operand=x), name="not_")
-nondiff(operator.and_, params=("x", "y"), name="and_",
-        primal=lambda x, y: ast.BoolOp(op=ast.And(), values=[x, y]))
-nondiff(operator.or_, params=("x", "y"), name="or_",
-        primal=lambda x, y: ast.BoolOp(op=ast.Or(), values=[x, y]))
+nondiff(operator.and_, params=("x", "y"), name="and_", primal=_binop(ast.BitAnd()))
+nondiff(operator.or_, params=("x", "y"), name="or_", primal=_binop(ast.BitOr()))
 nondiff(operator.floordiv, params=("x", "y"), primal=_binop(ast.FloorDiv()))
 nondiff(operator.mod, params=("x", "y"), primal=_binop(ast.Mod()))
 
