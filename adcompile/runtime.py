@@ -890,6 +890,9 @@ def new_tape(x, n):
 
 @overload(new_tape)
 def _ol_new_tape(x, n):
+    if isinstance(x, types.Array) and x.ndim > 0:
+        # any-layout elements: a later iteration may hold a view (a slice) of another array
+        return lambda x, n: [x[::1]] * n
     if isinstance(x, types.Array):
         return lambda x, n: [x] * n
     if isinstance(x, (types.Float, types.Integer, types.Boolean)):
