@@ -28,7 +28,8 @@ class Module:
 def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: int,
                   last: int, temps: set[str], imports: list[tuple[str, str]] = ()) -> Module:
     """Render the derivative as a module defining `<fn_name>_<kind>`."""
-    forward = inline_temporaries(d.forward, temps, _inputs(d.backward) | _names([d.returned]))
+    needed = (_names(d.backward) - d.recomputed) | _names([d.returned])
+    forward = inline_temporaries(d.forward, temps, needed)
     body = [_assign(t, ast.List(elts=[], ctx=ast.Load())) for t in d.tapes]
     if d.backward:
         body += [_marker("---- forward sweep ----")] + forward
@@ -117,17 +118,6 @@ def _render(body: list[ast.stmt], depth: int, lines: list[str], locs: list, loc)
     return loc
 
 
-def _inputs(nodes) -> set[str]:
-    """Names the code reads but never assigns: what it needs from the code before it (a
-    temporary the backward sweep recomputes itself, in a replayed loop, is not one)."""
-    loaded, stored = set(), set()
-    for node in nodes:
-        for n in ast.walk(node):
-            if isinstance(n, ast.Name):
-                (stored if isinstance(n.ctx, ast.Store) else loaded).add(n.id)
-    return loaded - stored
-
-
 def _names(nodes) -> set[str]:
     found = set()
     for node in nodes:
@@ -140,11 +130,14 @@ def _names(nodes) -> set[str]:
 def inline_temporaries(body: list[ast.stmt], temps: set[str], keep: set[str]) -> list[ast.stmt]:
     """Fold `t = e` into the next statement when it is t's only use (same source line)."""
     uses: dict[str, int] = {}
+    stores: dict[str, int] = {}
     for node in body:
         for n in ast.walk(node):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                uses[n.id] = uses.get(n.id, 0) + 1
-    return _inline_block(body, {t for t in temps if t not in keep and uses.get(t) == 1})
+            if isinstance(n, ast.Name):
+                count = stores if isinstance(n.ctx, ast.Store) else uses
+                count[n.id] = count.get(n.id, 0) + 1
+    return _inline_block(body, {t for t in temps if t not in keep and uses.get(t) == 1
+                                and stores.get(t) == 1})
 
 
 def _inline_block(body: list[ast.stmt], foldable: set[str]) -> list[ast.stmt]:

@@ -60,9 +60,11 @@ class _Tangents:
         if isinstance(s, ir.GetItem):
             read = ast.Subscript(value=atom(s.array), slice=atom(s.index), ctx=ast.Load())
             code = [_assign(s.target, read)]
-            if s.target in self.active:
+            if s.target in self.active and s.array.name in self.active:
                 code.append(_assign(self.dot(s.target), ast.Subscript(
                     value=name(self.dot(s.array.name)), slice=atom(s.index), ctx=ast.Load())))
+            elif s.target in self.active:  # read from constants: no tangent flows
+                code.append(_assign(self.dot(s.target), _call("zeros_like", name(s.target))))
             return code
         if isinstance(s, ir.SetItem):
             return self.setitem(s)

@@ -14,7 +14,7 @@ Branches and loops reconcile these states by writing `dx = zeros_like(x)` where 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import ir
 from .analysis import Analysis
@@ -45,6 +45,7 @@ class Derivative:
     backward: list[ast.stmt]
     tapes: list[str]
     returned: ast.expr  # what the generated function returns
+    recomputed: set[str] = field(default_factory=set)  # names replayed loops assign again
 
 
 def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bool,
@@ -54,7 +55,7 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
-    back = _Backward(facts, namer, fwd)
+    back = _Backward(facts, namer, fwd, _defined_before(fn))
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     params = list(fn.params)
@@ -82,7 +83,29 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     grads_ast = grads[0] if not as_tuple else \
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
-    return Derivative(fn.name, params, forward, backward, fwd.tapes, returned)
+    return Derivative(fn.name, params, forward, backward, fwd.tapes, returned, back.recomputed)
+
+
+def _defined_before(fn: ir.Function) -> dict[int, set[str]]:
+    """For each `If`: the variables that may hold a value when it starts (parameters, names
+    assigned earlier, names assigned anywhere in a loop around it)."""
+    result: dict[int, set[str]] = {}
+    seen = set(fn.params)
+
+    def block(body: list, loops: set[str]) -> None:
+        for st in body:
+            if isinstance(st, ir.If):
+                result[id(st)] = seen | loops
+                block(st.body, loops)
+                block(st.orelse, loops)
+            elif isinstance(st, (ir.For, ir.While)):
+                inner = st.body + (st.test_block if isinstance(st, ir.While) else [])
+                assigned = {v for t in ir.walk(inner) for v in ir.writes(t)}
+                block(inner, loops | assigned | set(ir.writes(st)))
+            seen.update(v for t in ir.walk([st]) for v in ir.writes(t))
+
+    block(fn.body, set())
+    return result
 
 
 def _returned_adjoint(param: str, state: dict, namer: Namer) -> ast.expr:
@@ -337,7 +360,10 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 
 class _Backward:
-    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward) -> None:
+    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward,
+                 defined_before: dict[int, set[str]]) -> None:
+        self.defined_before = defined_before
+        self.recomputed: set[str] = set()
         self.facts = facts
         self.namer = namer
         self.forward = forward
@@ -428,6 +454,8 @@ class _Backward:
         after_else = self.adj.state
         merged: dict[str, str] = {}
         for var in sorted(set(after_body) | set(after_else)):
+            if var not in self.defined_before[id(s)]:
+                continue  # assigned only in here: nothing above the branch uses its adjoint
             for branch, state in ((body, after_body), (orelse, after_else)):
                 if var not in state:  # zero on this path: make it a real zero
                     branch.append(_assign(self.adj.d(var), _call("zeros_like", name(var))))
@@ -482,8 +510,10 @@ class _Backward:
         else:
             restore = [_assign(v, _method(self.forward.slot(v + "_saved", True), "pop"))
                        for v in reversed(carried)]
-        return restore + self.forward.block(s.body, REPLAY) + [
-            comment("---- reversed ----")]
+        replay = self.forward.block(s.body, REPLAY)
+        self.recomputed.update(n.id for st in replay for n in ast.walk(st)
+                               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        return restore + replay + [comment("---- reversed ----")]
 
     def _index(self, s) -> str:
         return s.index if isinstance(s, ir.For) else "_"

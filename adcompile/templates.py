@@ -37,6 +37,13 @@ def atom(a) -> ast.expr:
         return ast.Attribute(value=name("np"), attr=value.__name__, ctx=ast.Load())
     if isinstance(value, tuple):
         return ast.Tuple(elts=[atom(ir.Const(v)) for v in value], ctx=ast.Load())
+    return number(value)
+
+
+def number(value) -> ast.expr:
+    """A constant; a negative number is written `-c`, so `(-0.5) ** 2` keeps its parentheses."""
+    if type(value) in (int, float) and (value < 0 or (value == 0 and str(value)[0] == "-")):
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
     return ast.Constant(value)
 
 
@@ -71,7 +78,7 @@ def simplify(expr: ast.expr) -> ast.expr:
             fold = _FOLD.get(type(node.op))
             if fold and _is_number(left) and _is_number(right):
                 try:
-                    return ast.Constant(fold(left.value, right.value))
+                    return number(fold(_value(left), _value(right)))
                 except (ZeroDivisionError, OverflowError):
                     return node
             if isinstance(node.op, (ast.Mult, ast.Pow, ast.Div)) and _is_one(right):
@@ -82,8 +89,9 @@ def simplify(expr: ast.expr) -> ast.expr:
 
         def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
             self.generic_visit(node)
-            if isinstance(node.op, ast.USub) and _is_number(node.operand):
-                return ast.Constant(-node.operand.value)
+            inner = _value(node.operand)
+            if isinstance(node.op, ast.USub) and inner is not None and inner < 0:
+                return ast.Constant(-inner)
             return node
 
     return Simplify().visit(expr)
@@ -119,16 +127,26 @@ def _like(const: ast.Constant, other: ast.expr) -> ast.expr:
     return ast.Call(func=name("like"), args=[const, name(ref.id)], keywords=[])
 
 
+def _value(node: ast.expr):
+    """The number a constant (or a negated constant) stands for, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _value(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
 def _is_number(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+    return _value(node) is not None
 
 
 def _is_float(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) is float
+    return type(_value(node)) is float
 
 
 def _is_one(node: ast.expr) -> bool:
-    return _is_number(node) and node.value == 1
+    return _value(node) == 1
 
 
 def _is_numpy(func: ast.expr) -> bool:

@@ -4,11 +4,12 @@ adcompile and compiled with Numba (and, when installed, JAX's jvp-of-grad).
     python benchmarks/second_order.py
 """
 
-import _harness  # noqa: F401  (pins threads before NumPy loads)
-import numpy as np
+from _harness import best_times, calls, optional, table, timing_row  # pins the threads
+
+# isort: split
+import numpy as np  # after _harness, which has set the thread counts
 
 import adcompile as ad
-from _harness import best_times, calls, optional, table, timing_row
 
 
 def loss(W1, b1, W2, b2, X, Y):
