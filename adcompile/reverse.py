@@ -133,6 +133,12 @@ def _range_args(s: ir.For) -> list[ast.expr]:
     return bounds
 
 
+def _on_lists(loop, facts: Analysis) -> bool:
+    """A `while` loop (unknown length), or a loop inside a taped loop (whose every trip must
+    keep its own values), saves its iterations' state on lists rather than an array."""
+    return isinstance(loop, ir.While) or id(loop) in facts.looped
+
+
 def iteration(s: ir.For) -> ast.expr:
     """The position of the current iteration: `i` for `range(n)`, `(i - a) // s` in general."""
     if s.start == ir.Const(0) and s.step == ir.Const(1):
@@ -225,10 +231,11 @@ class _Forward:
                 self.while_(s, body, taped, mode)
         # save the state each iteration starts from
         carried = self.facts.carried[id(s)]
-        if isinstance(s, ir.While):  # unknown length: lists
+        if _on_lists(s, self.facts):
             body[0:0] = [ast.Expr(value=_method(self.slot(v + "_saved", True), "append", name(v)))
                          for v in carried]
-            return self.while_(s, body, taped, mode)
+            return self.for_(s, body, taped) if isinstance(s, ir.For) else \
+                self.while_(s, body, taped, mode)
         tapes = [self.namer.exact_or_fresh(v + "_saved") for v in carried]
         self.iteration_tapes[id(s)] = tapes
         body[0:0] = [ast.Assign(targets=[ast.Subscript(value=name(t), slice=iteration(s),
@@ -504,7 +511,7 @@ class _Backward:
         """Restore the state the iteration started from, then run it again, saving what its
         backward code needs."""
         carried = self.facts.carried[id(s)]
-        if isinstance(s, ir.For):
+        if not _on_lists(s, self.facts):
             restore = [_assign(v, ast.Subscript(value=name(t), slice=iteration(s), ctx=ast.Load()))
                        for v, t in zip(carried, self.forward.iteration_tapes[id(s)])]
         else:

@@ -48,12 +48,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import importlib.util
 import itertools
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -1253,6 +1255,25 @@ def _expr_parts(e: ast.expr) -> list:
     return []
 
 
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise TimeoutError in the main thread after `seconds` (where SIGALRM exists)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def shrink(program: Program, outcome: Outcome, workdir: Path, jit: bool, budget: int = 600
            ) -> Program:
     """Greedily remove statements and subexpressions while the same failure persists (same
@@ -1278,7 +1299,13 @@ def shrink(program: Program, outcome: Outcome, workdir: Path, jit: bool, budget:
         path = workdir / f"shrink_{hashlib.sha1(text.encode()).hexdigest()[:16]}.py"
         path.write_text(text)
         candidate = Program(text, program.params)
-        result = check_program(candidate, path, np.random.default_rng(0), jit, args=outcome.args)
+        try:
+            with _time_limit(30.0 if jit else 5.0):  # a dropped `k += 1` loops forever
+                result = check_program(candidate, path, np.random.default_rng(0), jit,
+                                       args=outcome.args)
+        except TimeoutError:
+            index += 1
+            continue
         if text != current.source and (result.status, result.kind) == (outcome.status,
                                                                       outcome.kind):
             current, progress = candidate, True

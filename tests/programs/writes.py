@@ -48,6 +48,16 @@ def rnn_states(W, h0, xs):
     return np.sum(H[T] ** 2) + np.mean(H)
 
 
+def inner_loop_in_writing_loop(x):
+    z = np.zeros(2)
+    y = x[0]
+    for i in range(2):
+        for j in range(3):
+            y = np.tanh(2.0 * y + x[1])
+        z[i] = y * y
+    return y + np.sum(z)
+
+
 # autograd cannot differentiate in-place writes: these are checked against finite differences
 AUTOGRAD = False
 
@@ -56,5 +66,6 @@ CASES = [
     case(accumulate_into, normal(3, 3), normal(3), wrt=(0, 1)),
     case(overwrite_after_read, normal(4)),
     case(column_writes, normal(4, 3)),
+    case(inner_loop_in_writing_loop, normal(2)),
     case(rnn_states, normal(3, 3, scale=0.5), normal(3), normal(4, 3), wrt=(0, 1, 2)),
 ]
