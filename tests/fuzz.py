@@ -353,12 +353,15 @@ class Generator:
             return E(f"{op}({a.text}, {b.text})", bound)
         return E(f"({a.text} {op} {b.text})", bound)
 
-    def denominator(self, shape, d, const=True) -> E:
-        """An expression bounded away from zero (its E.bound is its smallest magnitude)."""
-        kind = self.weighted([(3, "sq"), (2, "sin"), (2, "tanh"), (1, "abs"), (1, "sqrt"),
-                              (1, "exp"), (1 if const or shape == () else 0, "const")])
+    def denominator(self, shape, d, const=True, at_least_one=False) -> E:
+        """An expression bounded away from zero (its E.bound is its smallest magnitude);
+        `at_least_one`: never smaller than 1 (a repeated `x /= d` cannot grow x)."""
+        small = 0 if at_least_one else 1
+        kind = self.weighted([(3, "sq"), (2, "sin"), (2 * small, "tanh"), (small, "abs"),
+                              (1, "sqrt"), (small, "exp"),
+                              (1 if const or shape == () else 0, "const")])
         if kind == "const":
-            c = float(self.pick([2.0, 0.5, 3.0, -4.0]))
+            c = float(self.pick([2.0, 3.0, -4.0] if at_least_one else [2.0, 0.5, 3.0, -4.0]))
             return E(_f(c), abs(c))
         e = self.expr(shape, d)
         t = e.text
@@ -634,7 +637,8 @@ class Generator:
         op = self.pick(["+=", "-=", "*=", "/="])
         e = self.expr(self.sub_shape(v.shape), self.depth())
         if op == "/=":
-            e = self.denominator(self.sub_shape(v.shape), self.depth() - 1)
+            e = self.denominator(self.sub_shape(v.shape), self.depth() - 1,
+                                 at_least_one=bool(self.loops))
             v.bound = v.bound / min(1.0, e.bound)
         elif op == "*=":
             e = self.squash(e, 1.0)
@@ -711,8 +715,12 @@ class Generator:
         self.emit(f"{k.name} = 0")
         test = f"{k.name} < {limit}"
         if self.r() < 0.5:
-            test = self.pick([f"{test} and {self.compare((), 1)}",
-                              f"{self.compare((), 1)} and {test}"])
+            saved = self.env
+            if "while-slice" in self.avoid:
+                self.env = [v for v in saved if not v.writable]
+            data = self.compare((), 1)
+            self.env = saved
+            test = self.pick([f"{test} and {data}", f"{data} and {test}"])
         self.emit(f"while {test}:")
         self.loops.append({"trip": max(limit, 1)})
 
@@ -879,6 +887,7 @@ AVOIDABLE = {
     "neg-base": "a negative constant as the base of `**` (`C0 ** 2` with C0 < 0)",
     "early-return": "`return` statements before the last one (in branches and loops)",
     "scalar-clip": "np.clip of a scalar",
+    "while-slice": "`while` tests that read arrays written with subscripts",
     "scalar-where": "np.where whose operands are all scalars",
 }
 
@@ -1054,11 +1063,15 @@ def _fmt_args(params, args) -> str:
 
 
 def _import(path: Path, name: str):
-    sys.dont_write_bytecode = True  # program files are rewritten: never trust a cached .pyc
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # program files are rewritten: never trust a cached .pyc
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
     return module
 
 

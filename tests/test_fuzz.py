@@ -33,10 +33,10 @@ def _report(result: dict) -> str:
 
 
 def test_uncompiled_programs():
-    result = fuzz.run(250, seed=11, quiet=True, avoid=KNOWN_BUGS)
+    result = fuzz.run(200, seed=11, quiet=True, avoid=KNOWN_BUGS)
     c = result["counts"]
     assert not result["failures"], _report(result)
-    assert c["ok"] >= 240, c  # programs whose every sample sat on a kink are few
+    assert c["ok"] >= 190, c  # programs whose every sample sat on a kink are few
 
 
 def test_compiled_programs():
@@ -54,9 +54,20 @@ def test_fuzzer_notices_a_wrong_rule(monkeypatch):
         with monkeypatch.context() as m:
             wrong = ast.parse(f"1.001 * ({ast.unparse(exprs['x'])})", mode="eval").body
             m.setitem(exprs, "x", wrong)
-            result = fuzz.run(30, seed=5, quiet=True, avoid=KNOWN_BUGS)
+            result = fuzz.run(20, seed=5, quiet=True, avoid=KNOWN_BUGS)
         kinds = {outcome.kind for *_, outcome in result["failures"]}
         assert kind in kinds, kinds
+
+
+def test_samples_on_a_kink_are_rejected(tmp_path):
+    """Finite differences across a kink or a branch switch would be wrong: such a sample is
+    skipped, not reported."""
+    for body in ("return np.abs(x[0] - 0.3) + x[1]",
+                 "y = x[1]\n    if x[0] > 0.3:\n        y = 2.0 * y\n    return y",
+                 "return np.max(np.maximum(x, 0.3))"):
+        source = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+        out = _check(tmp_path, source, [X], [np.array([0.3 + 2e-7, 0.1])])
+        assert out.status == "skip", (body, out.status, out.detail)
 
 
 # ---------------------------------------------------------------- bugs it found, minimized
@@ -122,6 +133,26 @@ def test_fixed_inner_loop_tape(tmp_path):
     assert out.status == "ok", out.detail
 
 
+@pytest.mark.xfail(strict=True, reason="a helper with an early return, inlined in a loop: "
+                   "the backward sweep reads its result, which the taken return never assigned")
+def test_known_helper_return_in_loop(tmp_path):
+    source = ("import numpy as np\n\n\ndef h(a):\n    if a > 0.0:\n        return a * 2.0\n"
+              "    return a\n\n\ndef f(x):\n    y = x[0]\n    for j in range(2):\n"
+              "        y = y + h(x[1])\n    return y\n")
+    out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
+    assert out.status == "ok", out.detail
+
+
+@pytest.mark.xfail(strict=True, reason="a `while` test that reads a slice of an array the "
+                   "loop writes is rejected as keeping a slice of a written array")
+def test_known_slice_in_while_test(tmp_path):
+    source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros(3)\n    k = 0\n"
+              "    while x[0] > np.sum(z[0:2]) and k < 2:\n        k += 1\n"
+              "        z[0] += 1.0\n    return x[0] * k\n")
+    out = _check(tmp_path, source, [X], [np.array([1.5, 0.3])])
+    assert out.status == "ok", out.detail
+
+
 @pytest.mark.xfail(strict=True, reason="a helper that updates a slice in place "
                    "(`z[:, 1] += a`), called in a `while` test, is rejected as keeping a slice "
                    "of a written array")
@@ -152,4 +183,14 @@ def test_known_compiled_name_collision(tmp_path):
               "        x += np.tanh(y[1])\n    return np.sum(x)\n")
     out = _check(tmp_path, source, [X, fuzz.Param("y", "array", (2, 2))],
                  [np.array([0.3, 0.7]), np.array([[0.1, 0.2], [0.3, 0.4]])], jit=True)
+    assert out.status == "ok", out.detail
+
+
+@pytest.mark.xfail(strict=True, reason="compiled: the entries a loop overwrites in one array "
+                   "are saved on one list, rows and scalars alike, which Numba cannot type")
+def test_known_compiled_mixed_overwrite_tape(tmp_path):
+    source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros((2, 2))\n"
+              "    for i in range(2):\n        z[i] = z[i] + x\n"
+              "        z[1, 1] = z[1, 1] * x[0]\n    return np.sum(z)\n")
+    out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
     assert out.status == "ok", out.detail
