@@ -72,15 +72,19 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
 
 def defined(stmt) -> str:
     """The variable whose value a simple statement sets (in place, for a SetItem)."""
-    return stmt.array.name if isinstance(stmt, ir.SetItem) else stmt.target
+    if isinstance(stmt, (ir.SetItem, ir.Push)):
+        return stmt.stack.name if isinstance(stmt, ir.Push) else stmt.array.name
+    return stmt.target
 
 
 def diff_args(stmt) -> list[str]:
     """Variables among a statement's differentiable operands."""
     if isinstance(stmt, ir.GetItem):
         return [stmt.array.name]
-    if isinstance(stmt, ir.SetItem):
+    if isinstance(stmt, (ir.SetItem, ir.Push)):
         return ir.atom_vars([stmt.value])
+    if isinstance(stmt, ir.Pop):
+        return [stmt.stack.name]
     if isinstance(stmt, ir.Assign):
         if stmt.rule is None:
             return ir.atom_vars(stmt.args)
@@ -90,8 +94,12 @@ def diff_args(stmt) -> list[str]:
     return []
 
 
+_SIMPLE = (ir.Assign, ir.GetItem, ir.SetItem, ir.Push, ir.Pop)
+_MUTATIONS = (ir.SetItem, ir.Push, ir.Pop)
+
+
 def _simple(body: list):
-    return [s for s in ir.walk(body) if isinstance(s, (ir.Assign, ir.GetItem, ir.SetItem))]
+    return [s for s in ir.walk(body) if isinstance(s, _SIMPLE)]
 
 
 def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
@@ -131,6 +139,10 @@ def _mark_reverse(body: list, facts: Analysis) -> bool:
             marked = s.target in facts.useful
         elif isinstance(s, ir.SetItem):
             marked = s.array.name in facts.active
+        elif isinstance(s, (ir.Push, ir.Pop)):
+            # every push and pop of a useful stack moves one adjoint, zero or not, so that
+            # the adjoint stack stays in step with the stack
+            marked = s.stack.name in facts.useful
         elif isinstance(s, ir.If):
             marked = _mark_reverse(s.body, facts) | _mark_reverse(s.orelse, facts)
         elif isinstance(s, (ir.For, ir.While)):
@@ -175,6 +187,8 @@ def _needs(body: list, facts: Analysis) -> None:
             needed = [s.array.name, *ir.atom_vars(s.index.items)]
         elif isinstance(s, ir.SetItem):
             needed = [*ir.atom_vars(s.index.items), *ir.atom_vars([s.value])]
+        elif isinstance(s, ir.Pop):
+            needed = [s.target]  # the shape of a zero adjoint
         elif isinstance(s, ir.If):
             needed = ir.atom_vars([s.test])
         elif isinstance(s, ir.For):
@@ -230,8 +244,8 @@ def _mark_replayed(body: list, facts: Analysis) -> None:
     for s in ir.walk(body):
         if not isinstance(s, (ir.For, ir.While)) or not facts.differentiated(s):
             continue
-        if any(isinstance(t, ir.SetItem) for t in ir.walk(s.body)):
-            continue  # recomputing would need the array as it was: tape instead
+        if any(isinstance(t, _MUTATIONS) for t in ir.walk(s.body)):
+            continue  # recomputing would need the array or stack as it was: tape instead
         live = live_in(s.body) - ({s.index} if isinstance(s, ir.For) else set())
         written = _assigned(s.body)
         facts.replayed.add(id(s))
@@ -241,30 +255,46 @@ def _mark_replayed(body: list, facts: Analysis) -> None:
 
 
 def live_in(body: list) -> set[str]:
-    """Variables a body may read before assigning them (its inputs)."""
+    """Variables a body may read before assigning them (its inputs). Two `If`s on the same
+    test (derivative code reverses a branch under the branch's own test) take the same
+    branch: what one branch assigned, the same branch of the other may read."""
     live: set[str] = set()
 
     def read(names) -> None:
         live.update(n for n in names if n not in defined[-1])
 
     defined: list[set[str]] = [set()]
+    branches: dict[str, list[set[str]]] = {}  # test variable -> what each branch assigned
 
     def block(stmts: list) -> None:
         for s in stmts:
             read(ir.reads(s))
-            if isinstance(s, (ir.Assign, ir.GetItem)):
+            for v in ir.writes(s):
+                branches.pop(v, None)
+            if isinstance(s, (ir.Assign, ir.GetItem, ir.Pop)):
                 defined[-1] = defined[-1] | {s.target}
             elif isinstance(s, ir.If):
+                test = s.test.name if isinstance(s.test, ir.Var) else None
+                earlier = branches.get(test, [set(), set()])
                 outcomes = []
-                for branch in (s.body, s.orelse):
-                    defined.append(set(defined[-1]))
+                for branch, known in zip((s.body, s.orelse), earlier):
+                    defined.append(defined[-1] | known)
                     block(branch)
                     outcomes.append(defined.pop())
                 defined[-1] = outcomes[0] & outcomes[1]
+                if test is not None and not any(test in ir.writes(t) for t in
+                                                ir.walk(s.body + s.orelse)):
+                    branches[test] = outcomes
             elif isinstance(s, (ir.For, ir.While)):
+                saved = dict(branches)
+                branches.clear()
                 defined.append(defined[-1] | ({s.index} if isinstance(s, ir.For) else set()))
                 block(s.body + (s.test_block if isinstance(s, ir.While) else []))
                 defined.pop()
+                branches.update(saved)
+                for t in ir.walk([s]):
+                    for v in ir.writes(t):
+                        branches.pop(v, None)
 
     block(body)
     return live
@@ -308,7 +338,7 @@ def _saves(body: list, facts: Analysis) -> None:
             overwritten = var in later_writes[id(stmt)] or var in in_loop_writes
             if var in restored or not overwritten:
                 continue
-            after = (isinstance(stmt, (ir.Assign, ir.GetItem)) and var == stmt.target) or \
+            after = (isinstance(stmt, (ir.Assign, ir.GetItem, ir.Pop)) and var == stmt.target) or \
                 (isinstance(stmt, (ir.For, ir.While)) and var == stmt.trips)
             saves.append(Save(var, after, tape=bool(loops)))
         if saves:

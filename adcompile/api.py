@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import forward
@@ -44,15 +45,35 @@ class GradFunction:
         where = f'{fn.filename}, line {fn.tree.lineno}, in {fn.name}'
         if ours:
             return GradCallError(f"{ours.group(0)}\n  (calling the derivative of {where})")
+        first = next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+        if _compile_failure(exc):
+            # Numba's own failure while compiling code it typed: not the arguments' fault
+            loc = self._source_line(text) or self._compiling_line(exc)
+            return GradCallError(
+                f"{_quote(loc) if loc else _where_line(fn)}adcompile: Numba failed to compile "
+                f"the derivative of {fn.name}: {type(exc).__name__}: {first}\n"
+                "hint: `jit=False` runs the derivative as plain Python; "
+                "`adcompile.source(g)` shows the generated code")
         loc = self._source_line(text) or self._replay(args)
         if loc is None and not _is_numba_error(exc):
             return exc
-        at = f'File "{loc.filename}", line {loc.line}\n    {loc.text.strip()}\n' if loc else ""
-        first = next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+        at = _quote(loc) if loc else _where_line(fn)
         return GradCallError(
             f"{at}adcompile: the derivative of {fn.name} failed for these arguments: {first}\n"
             "hint: check the arguments' shapes and dtypes; `adcompile.source(g)` shows the "
             "generated code")
+
+    def _compiling_line(self, exc: Exception):
+        """The source line of the generated statement Numba was compiling when it failed (its
+        lowering keeps it in `self.loc`), if any."""
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            loc = getattr(tb.tb_frame.f_locals.get("self"), "loc", None)
+            if getattr(loc, "filename", None) == str(self.path):
+                found = self._module.lines.get(getattr(loc, "line", None), found)
+            tb = tb.tb_next
+        return found
 
     def _replay(self, args: tuple):
         """Compiled code reports no line for a run-time error (a shape mismatch): run the same
@@ -86,6 +107,32 @@ def _is_numba_error(exc: Exception) -> bool:
     return type(exc).__module__.startswith("numba")
 
 
+def _compile_failure(exc: Exception) -> bool:
+    """Raised by Numba's compiler past typing (lowering), not by the compiled derivative; a
+    typing error names what does not fit and is reported as one about the arguments."""
+    import numba
+    from numba.core.errors import TypingError
+
+    if isinstance(exc, TypingError):
+        return False
+    root = str(Path(numba.__file__).parent)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(root):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _quote(loc) -> str:
+    return f'File "{loc.filename}", line {loc.line}\n    {loc.text.strip()}\n'
+
+
+def _where_line(fn) -> str:
+    """The user's function, when no line of it is to blame."""
+    return f'File "{fn.filename}", line {fn.tree.lineno}, in {fn.name}\n'
+
+
 def _resolve_wrt(params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
     as_tuple = isinstance(wrt, (tuple, list))
     names = []
@@ -105,12 +152,13 @@ def _resolve_wrt(params: list[str], wrt: Wrt) -> tuple[list[str], bool]:
 
 
 def _derivative(fun: Callable | None, wrt: Wrt, jit: bool, with_value: bool,
-                cotangent: bool = False):
+                cotangent: bool = False, flush_subnormals: bool = False):
     if fun is None:  # used as @grad(wrt=...)
-        return lambda f: _derivative(f, wrt, jit, with_value)
+        return lambda f: _derivative(f, wrt, jit, with_value, cotangent, flush_subnormals)
     fun = _plain(fun)
     names, as_tuple = _resolve_wrt(_params(fun), wrt)
-    transformed = reverse_mode(fun, names, as_tuple, with_value, jit, cotangent)
+    transformed = reverse_mode(fun, names, as_tuple, with_value, jit, cotangent,
+                               flush_subnormals)
     what = "vjp" if cotangent else "value and gradient" if with_value else "gradient"
     return GradFunction(fun, transformed, what)
 
@@ -122,27 +170,31 @@ def _plain(fun: Callable) -> Callable:
     return fun
 
 
-def grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = True):
+def grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = True,
+         flush_subnormals: bool = False):
     """The gradient of a scalar function, as generated, compiled code.
 
     `wrt` is a parameter index, a name, or a tuple of them (then a tuple of gradients is
-    returned). Works as `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`::
+    returned). `flush_subnormals=True` zeroes the adjoints a reversed loop carries once they
+    fall below the smallest normal number, which the CPU multiplies slowly (see
+    docs/performance.md). Works as `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`::
 
         def loss(w, x):
             return np.sum(np.tanh(x @ w) ** 2)
 
         dloss = adcompile.grad(loss)          # dloss(w, x) has w's shape
     """
-    return _derivative(fun, wrt, jit, with_value=False)
+    return _derivative(fun, wrt, jit, with_value=False, flush_subnormals=flush_subnormals)
 
 
-def value_and_grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = True):
+def value_and_grad(fun: Callable | None = None, *, wrt: Wrt = 0, jit: bool = True,
+                   flush_subnormals: bool = False):
     """Like `grad`, returning `(value, gradients)` from one call::
 
         vg = adcompile.value_and_grad(loss, wrt=(0, 1))
         value, (dw, dx) = vg(w, x)
     """
-    return _derivative(fun, wrt, jit, with_value=True)
+    return _derivative(fun, wrt, jit, with_value=True, flush_subnormals=flush_subnormals)
 
 
 def vjp(fun: Callable, *, wrt: Wrt = 0, jit: bool = True) -> GradFunction:

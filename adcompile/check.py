@@ -68,12 +68,8 @@ def _check_signature(fn: ParsedFunction) -> None:
 
 
 def _check_node(fn: ParsedFunction, node: ast.AST) -> None:
-    if isinstance(node, ast.List) and _generated(fn):
-        raise UnsupportedError(
-            "differentiating again a derivative that keeps saved values on lists (the reverse "
-            "mode of `while` loops and of loops that write into arrays)", fn.location(node),
-            "for second derivatives use adcompile.hvp or adcompile.hessian, which handle "
-            "every construct")
+    if isinstance(node, ast.List) and not node.elts and _generated(fn):
+        return  # an empty tape of saved values, in a derivative being differentiated again
     if type(node) in REJECTED:
         construct, hint = REJECTED[type(node)]
         raise UnsupportedError(construct, fn.location(node), hint)

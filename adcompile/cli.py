@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import shutil
 import sys
 from pathlib import Path
 
-from . import runtime
-from .compile import cache_dir
+from . import kernels, runtime
+from .compile import FASTMATH, cache_dir
 from .errors import UnsupportedError
 
 MODES = ("rev", "fwd", "hvp")
@@ -90,13 +91,25 @@ def standalone(text: str, function: str) -> str:
     end = start + 1
     if lines[start].endswith("("):
         end = next(i for i in range(start, len(lines)) if lines[i] == ")") + 1
-    helpers = Path(runtime.__file__).read_text()
     body = lines[:start] + ["import numba", "", "# ---- adcompile runtime helpers ----"] + \
-        helpers.splitlines() + ["", "# ---- the derivative ----", ""] + lines[end:]
+        runtime_source() + ["", "# ---- the derivative ----", ""] + lines[end:]
     at = body.index(f"def {function}(" + body[body.index(next(
         ln for ln in body if ln.startswith(f"def {function}(")))][len(f"def {function}("):])
-    body.insert(at, "@numba.njit(cache=True)")
+    body.insert(at, f"@numba.njit(cache=True, fastmath={sorted(FASTMATH)})")
     return "\n".join(body) + "\n"
+
+
+def runtime_source() -> list[str]:
+    """The lines of adcompile.kernels then adcompile.runtime, with runtime's imports from the
+    kernels turned into assignments (`fast_exp = exp`), so they run in one module."""
+    kernels_text = Path(kernels.__file__).read_text()
+    text = Path(runtime.__file__).read_text()
+    lines = text.splitlines()
+    for node in reversed(ast.parse(text).body):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == "kernels":
+            lines[node.lineno - 1:node.end_lineno] = [
+                f"{a.asname or a.name} = {a.name}" for a in node.names]
+    return kernels_text.splitlines() + ["", ""] + lines
 
 
 def _load(target: str):

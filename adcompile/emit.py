@@ -37,6 +37,7 @@ def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: 
     else:  # forward mode: values and tangents in one sweep
         body += [_marker("---- values and tangents ----")] + forward
     body.append(ast.Return(value=d.returned))
+    body = [use_fast_kernels(stmt) for stmt in body]
     function = f"{fn_name}_{kind}"
     lines: list[str] = []
     locs: list[object] = []
@@ -72,6 +73,28 @@ def primal_source(fn) -> str:
     lines: list[str] = []
     _render(body, 1, lines, [], None)
     return "\n".join([f"def {fn.name}({', '.join(fn.params)}):"] + lines) + "\n"
+
+
+# np.* functions replaced by adcompile.kernels' vectorized loops (NumPy's own in plain Python).
+FAST_KERNELS = {"exp": "fast_exp", "log": "fast_log", "log1p": "fast_log1p", "tanh": "fast_tanh"}
+
+
+def use_fast_kernels(stmt: ast.stmt) -> ast.stmt:
+    """Rewrite `np.exp(a)` (one argument, no keywords) to `fast_exp(a)`, likewise log, log1p
+    and tanh: under Numba, np.exp on an array calls libm once per element."""
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            self.generic_visit(node)
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                    func.value.id == "np" and func.attr in FAST_KERNELS and \
+                    len(node.args) == 1 and not node.keywords and \
+                    not isinstance(node.args[0], ast.Starred):
+                node.func = ast.Name(id=FAST_KERNELS[func.attr], ctx=ast.Load())
+            return node
+
+    return Rewrite().visit(stmt)
 
 
 def _marker(text: str) -> ast.stmt:

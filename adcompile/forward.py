@@ -13,7 +13,8 @@ import ast
 from . import ir
 from .analysis import active_vars
 from .naming import Namer
-from .reverse import Derivative, _assign, _call, _with_comments
+from .normalize import NEW_TAPE
+from .reverse import Derivative, _assign, _call, _method, _with_comments
 from .templates import atom, instantiate, name, primal
 
 DERIVATIVE, JVP, TANGENT = "derivative", "jvp", "tangent"  # what the function returns
@@ -68,6 +69,8 @@ class _Tangents:
             return code
         if isinstance(s, ir.SetItem):
             return self.setitem(s)
+        if isinstance(s, (ir.Push, ir.Pop)):
+            return self.stack(s)
         if isinstance(s, ir.If):
             return [ast.If(test=atom(s.test), body=self.block(s.body) or [ast.Pass()],
                            orelse=self.block(s.orelse))]
@@ -87,6 +90,8 @@ class _Tangents:
     def assign(self, s: ir.Assign) -> list[ast.stmt]:
         if s.target not in self.active:
             return []
+        if s.rule is NEW_TAPE:  # the tangents of a tape's values ride on a tape of their own
+            return [_assign(self.dot(s.target), ast.List(elts=[], ctx=ast.Load()))]
         terms = self.terms(s)
         if not terms:  # an active variable set from constants: its tangent is zero
             return [_assign(self.dot(s.target), _call("zeros_like", name(s.target)))]
@@ -124,6 +129,20 @@ class _Tangents:
         return [write, ast.Assign(targets=[ast.Subscript(value=name(self.dot(s.array.name)),
                                                          slice=atom(s.index), ctx=ast.Store())],
                                   value=value, lineno=0)]
+
+    def stack(self, s: ir.Push | ir.Pop) -> list[ast.stmt]:
+        stack = s.stack.name
+        if isinstance(s, ir.Pop):
+            code = [_assign(s.target, _method(stack, "pop"))]
+            if s.target in self.active:
+                code.append(_assign(self.dot(s.target), _method(self.dot(stack), "pop")))
+            return code
+        code = [ast.Expr(value=_method(stack, "append", atom(s.value)))]
+        if stack in self.active:
+            dot = name(self.dot(s.value.name)) if self._is_active(s.value) else \
+                _call("zeros_like", atom(s.value))
+            code.append(ast.Expr(value=_method(self.dot(stack), "append", dot)))
+        return code
 
     def _is_active(self, a) -> bool:
         return isinstance(a, ir.Var) and a.name in self.active

@@ -77,6 +77,25 @@ class SetItem:
 
 
 @dataclass
+class Push:
+    """`stack.append(value)`. Lists appear only in derivative code being differentiated
+    again, where they are the tapes of saved values (pushed forward, popped backward)."""
+
+    stack: Var
+    value: Atom
+    loc: Location
+
+
+@dataclass
+class Pop:
+    """`target = stack.pop()`."""
+
+    target: str
+    stack: Var
+    loc: Location
+
+
+@dataclass
 class If:
     test: Atom
     body: list
@@ -134,7 +153,7 @@ class Function:
     temps: set[str] = field(default_factory=set)  # names the normalizer made up
 
 
-Stmt = Assign | GetItem | SetItem | If | For | While | Break | Return
+Stmt = Assign | GetItem | SetItem | Push | Pop | If | For | While | Break | Return
 
 
 def walk(body: list):
@@ -172,6 +191,10 @@ def reads(stmt) -> list[str]:
         return [stmt.array.name, *atom_vars(stmt.index.items)]
     if isinstance(stmt, SetItem):
         return [stmt.array.name, *atom_vars(stmt.index.items), *atom_vars([stmt.value])]
+    if isinstance(stmt, Push):
+        return [stmt.stack.name, *atom_vars([stmt.value])]
+    if isinstance(stmt, Pop):
+        return [stmt.stack.name]
     if isinstance(stmt, If):
         return atom_vars([stmt.test])
     if isinstance(stmt, For):
@@ -185,7 +208,7 @@ def reads(stmt) -> list[str]:
 
 def writes(stmt) -> list[str]:
     """Variables a statement assigns (a For assigns its index)."""
-    if isinstance(stmt, (Assign, GetItem)):
+    if isinstance(stmt, (Assign, GetItem, Pop)):
         return [stmt.target]
     if isinstance(stmt, For):
         return [stmt.index]

@@ -1,7 +1,7 @@
 """Pass `normalize`: `ParsedFunction` -> `ir.Function` in A-normal form.
 
 Every statement applies one primitive to atoms; nested expressions get temporaries named after
-the variable they compute (`H_1`, `H_2`). `x += y` becomes `x = x + y`, tuple assignment becomes
+the variable they compute (`H1`, `H2`). `x += y` becomes `x = x + y`, tuple assignment becomes
 one assignment per name, `a if c else b` and short-circuit `and`/`or` become `If` statements,
 methods and attributes (`x.sum()`, `x.T`) become calls of their rule. Calls are resolved here:
 a call with no rule is an UnsupportedError naming the function.
@@ -10,6 +10,7 @@ a call with no rule is an UnsupportedError naming the function.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import operator
 import types
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import ir
-from .check import check
+from .check import _generated, check
 from .errors import UnsupportedError
 from .jumps import Jumps
 from .naming import Namer
@@ -32,6 +33,9 @@ _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.G
            ast.Eq: operator.eq, ast.NotEq: operator.ne}
 TUPLE = nondiff(tuple, params=("items",), name="tuple",
                 primal=lambda *items: ast.Tuple(elts=list(items), ctx=ast.Load()))
+# `t = []`: a tape of saved values, in derivative code being differentiated again
+NEW_TAPE = Rule(name="list", params=(), defaults={},
+                primal=lambda: ast.List(elts=[], ctx=ast.Load()))
 RESERVED = {"np", "numba"}
 _PLACEHOLDER = "\0"
 
@@ -51,6 +55,8 @@ class _Normalizer:
         self.stack = stack + (fn.fun,)  # functions being inlined, to reject recursion
         self.return_target: str | None = None  # set when inlined: where `return e` goes
         self.return_base = ""  # and what its temporaries are named after
+        self.loops = 0  # loops around the statement being normalized (the caller's included)
+        self.tapes = _generated(fn)  # derivative code keeps saved values on lists
 
     def function(self) -> ir.Function:
         lowered = Jumps(self.namer.exact_or_fresh).function_body(self.fn.tree.body)
@@ -111,22 +117,28 @@ class _Normalizer:
             index = node.target.id
             trips = self.namer.exact_or_fresh("n_" + index if index.strip("_") else "n_iterations")
             counted = any(isinstance(s, ast.Break) for s in ast.walk(node))
-            out.append(ir.For(node.target.id, start, stop, step, self.block(node.body), loc,
-                              trips, counted))
+            out.append(ir.For(node.target.id, start, stop, step, self.loop_block(node.body),
+                              loc, trips, counted))
         elif isinstance(node, ast.While):
             if node.orelse:
                 self.unsupported("`while ... else`", node, "use a flag variable")
             test_block: list = []
+            self.loops += 1  # the test is also evaluated in the loop
             test = self.atom(node.test, "cond", test_block, loc)
-            out.extend(test_block)
+            self.loops -= 1
+            out.extend(_copy_block(test_block))  # its own statements: facts are per statement
             trips = self.namer.fresh("n_while")
-            out.append(ir.While(test_block, test, self.block(node.body), loc, trips))
+            out.append(ir.While(test_block, test, self.loop_block(node.body), loc, trips))
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             pass  # the docstring
         elif isinstance(node, ast.Pass):
             pass
         elif isinstance(node, ast.Break):  # left by jump lowering, guarded, last in its loop
             out.append(ir.Break(loc))
+        elif isinstance(node, ast.Expr) and self.tape_method(node.value, "append", 1):
+            stack = ir.Var(node.value.func.value.id)
+            value = self.atom(node.value.args[0], stack.name, out, loc)
+            out.append(ir.Push(stack, value, loc))
         elif isinstance(node, ast.Expr):
             self.unsupported("expression statements", node,
                              "assign the result to a variable; calls for their effect "
@@ -135,14 +147,30 @@ class _Normalizer:
             self.unsupported(f"`{type(node).__name__}` statements", node,
                              "see docs/language.md for the supported statements")
 
+    def loop_block(self, stmts: list[ast.stmt]) -> list:
+        self.loops += 1
+        try:
+            return self.block(stmts)
+        finally:
+            self.loops -= 1
+
     def assign(self, targets: list[ast.expr], value: ast.expr, out: list, loc) -> None:
         first, *rest = targets
         self.assign_one(first, value, out, loc)
         for t in rest:  # `a = b = value`
             self.assign_one(t, first, out, loc)
 
+    def tape_method(self, node: ast.expr, method: str, nargs: int) -> bool:
+        """`t.append(v)` or `t.pop()` on a tape of generated derivative code."""
+        return (self.tapes and isinstance(node, ast.Call) and
+                isinstance(node.func, ast.Attribute) and node.func.attr == method and
+                isinstance(node.func.value, ast.Name) and node.func.value.id in self.locals and
+                len(node.args) == nargs and not node.keywords)
+
     def assign_one(self, target: ast.expr, value: ast.expr, out: list, loc) -> None:
-        if isinstance(target, ast.Name):
+        if isinstance(target, ast.Name) and self.tapes and isinstance(value, ast.List):
+            out.append(ir.Assign(target.id, NEW_TAPE, (), loc))
+        elif isinstance(target, ast.Name):
             start = len(out)
             self.expr_into(value, target.id, out, loc)
             if _reads_own_target(out[start:], target.id):
@@ -234,12 +262,16 @@ class _Normalizer:
         simple = self.simple_atom(node)
         if simple is not None:
             out.append(ir.Assign(target, None, (simple,), loc))
+        elif self.tape_method(node, "pop", 0):
+            out.append(ir.Pop(target, ir.Var(node.func.value.id), loc))
         elif isinstance(node, ast.BinOp):
             fn = _BINOPS.get(type(node.op))
             if fn is None:
                 self.unsupported(f"the operator `{_op_text(node.op)}`", node,
                                  "supported: + - * / ** @ // % and unary -")
             args = (self.atom(node.left, base, out, loc), self.atom(node.right, base, out, loc))
+            if fn is operator.mul and args[0] == args[1] and isinstance(args[0], ir.Var):
+                fn, args = operator.pow, (args[0], ir.Const(2))  # one adjoint pass, not two
             out.append(ir.Assign(target, lookup(fn), args, loc))
         elif isinstance(node, ast.UnaryOp):
             fn = {ast.USub: operator.neg, ast.Not: operator.not_}.get(type(node.op))
@@ -353,6 +385,7 @@ class _Normalizer:
         kwargs = {k.arg: self.atom(k.value, base, out, loc) for k in node.keywords}
         child = _Normalizer(callee, self.namer, self.stack)
         child.return_target, child.return_base = target, base
+        child.loops = self.loops
         out.extend(child.inlined_body(self.bind_call(callee, fn, args, kwargs, node), loc))
 
     def bind_call(self, callee: ParsedFunction, fn, args: list, kwargs: dict, node) -> dict:
@@ -385,7 +418,7 @@ class _Normalizer:
         self.locals = set(rename.values())
         out = [ir.Assign(rename[p], None, (a,), loc) for p, a in bound.items()
                if p in assigned]
-        lowered = Jumps(self.namer.exact_or_fresh).function_body(body)
+        lowered = Jumps(self.namer.exact_or_fresh, hoist=self.loops > 0).function_body(body)
         self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
         out.extend(self.block(lowered))
         return out
@@ -513,7 +546,8 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
     for k, (s, loops) in enumerate(order):
         if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Var):
             src = s.args[0].name
-            if (src in written or s.target in written) and src not in temps:
+            if (src in written or s.target in written) and src not in temps and \
+                    _written_after(order, k, {src, s.target}, loops):
                 raise UnsupportedError(
                     f"`{s.target} = {src}`: an array written with subscripts shared under "
                     "two names", s.loc, f"make a copy: `{s.target} = {src}.copy()`")
@@ -527,14 +561,37 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
 
 def _read_after_write(order: list, k: int, view: ir.GetItem, loops: tuple) -> bool:
     """Whether the view may be read after a write into its array: later in program order,
-    or in a later iteration of a loop around both."""
+    or in a later iteration of a loop around both. A `while` test block is both before its
+    loop and in it: a read after the test's own re-evaluation of the view sees a fresh view."""
     writes = [j for j, (s, _) in enumerate(order)
               if isinstance(s, ir.SetItem) and s.array.name == view.array.name]
-    reads = [j for j, (s, _) in enumerate(order) if view.target in ir.reads(s)]
-    if any(k < w < r for w in writes for r in reads):
+    reads = [j for j, (s, _) in enumerate(order) if view.target in _value_reads(s)]
+    again = [j for j, (s, _) in enumerate(order) if s == view and j != k]  # its copy
+    if any(k < w < r and not any(w < j < r for j in again) for w in writes for r in reads):
         return True
     return any(set(loops) & set(order[w][1]) and set(loops) & set(order[r][1])
                for w in writes for r in reads if r < k)
+
+
+def _written_after(order: list, k: int, names: set[str], loops: tuple) -> bool:
+    """Whether one of `names` is written with subscripts after statement k, or in a loop
+    around it (in the next iteration)."""
+    return any(isinstance(s, ir.SetItem) and s.array.name in names and
+               (j > k or set(loops) & set(around)) for j, (s, around) in enumerate(order))
+
+
+# helper parameters read only for their shape and dtype (`unbroadcast(g, x)`), not values
+_SHAPE_ONLY = {"unbroadcast": "x", "broadcast_like": "out_like", "sum_adjoint": "x",
+               "mean_adjoint": "x", "zeros_like": "x", "like": "x", "reshape_like": "x",
+               "as_gradient": "x"}
+
+
+def _value_reads(s) -> list[str]:
+    """The variables whose values a statement reads."""
+    if isinstance(s, ir.Assign) and s.rule is not None and s.rule.name in _SHAPE_ONLY:
+        shape = _SHAPE_ONLY[s.rule.name]
+        return ir.atom_vars(a for p, a in zip(s.rule.params, s.args) if p != shape)
+    return ir.reads(s)
 
 
 def _with_loops(body: list, loops: tuple = ()):
@@ -546,6 +603,16 @@ def _with_loops(body: list, loops: tuple = ()):
         elif isinstance(s, (ir.For, ir.While)):
             inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
             yield from _with_loops(inner, loops + (id(s),))
+
+
+def _copy_block(body: list) -> list:
+    """Fresh statement objects (atoms and rules shared), nested blocks copied too."""
+    out = []
+    for s in body:
+        nested = {f: _copy_block(getattr(s, f)) for f in ("body", "orelse", "test_block")
+                  if isinstance(getattr(s, f, None), list)}
+        out.append(dataclasses.replace(s, **nested))
+    return out
 
 
 def _is_view(index: ir.Index) -> bool:
@@ -564,7 +631,7 @@ def _rename_last(out: list, start: int, old: str, new: str) -> None:
     """Give the placeholder target (always the last statement written, maybe inside an If made
     for `a if c else b`) its real name."""
     for stmt in ir.walk(out[start:]):
-        if isinstance(stmt, (ir.Assign, ir.GetItem)) and stmt.target == old:
+        if isinstance(stmt, (ir.Assign, ir.GetItem, ir.Pop)) and stmt.target == old:
             stmt.target = new
         elif isinstance(stmt, ir.If) and stmt.test == ir.Var(old):
             stmt.test = ir.Var(new)

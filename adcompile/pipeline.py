@@ -40,13 +40,14 @@ class Transformed:
 
 
 def reverse_mode(fun: Callable, wrt: list[str], as_tuple: bool, with_value: bool,
-                 jit: bool, cotangent: bool = False) -> Transformed:
+                 jit: bool, cotangent: bool = False,
+                 flush_subnormals: bool = False) -> Transformed:
     """Run every pass for the gradient (and value) of `fun` with respect to `wrt`; with
     `cotangent`, the output's adjoint is an extra argument instead of 1."""
     parsed, fn_ir = _front(fun)
     facts = analyze(fn_ir, wrt)
     derivative = differentiate(fn_ir, facts, wrt, as_tuple, with_value, Namer(fn_ir.names),
-                               cotangent)
+                               cotangent, flush_subnormals)
     kind = "vjp" if cotangent else "value_and_grad" if with_value else "grad"
     return _back(parsed, fn_ir, derivative, kind, "reverse", jit)
 

@@ -22,7 +22,7 @@ from .naming import Namer
 from .templates import atom, instantiate, name, primal, simplify
 
 OWNED, ALIAS = "owned", "alias"
-_ALIAS_HELPERS = {"unbroadcast", "reshape_like"}  # may return their first argument itself
+_ALIAS_HELPERS = {"unbroadcast", "reshape_like", "broadcast_like"}  # may return their first argument
 
 
 class Comment(str):
@@ -49,13 +49,20 @@ class Derivative:
 
 
 def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bool,
-                  with_value: bool, namer: Namer, cotangent: bool = False) -> Derivative:
+                  with_value: bool, namer: Namer, cotangent: bool = False,
+                  flush_subnormals: bool = False) -> Derivative:
     """Build the forward and backward sweeps of `fn` with respect to `wrt`; `cotangent` adds
-    a parameter holding the output's adjoint (any shape) instead of seeding a scalar with 1."""
+    a parameter holding the output's adjoint (any shape) instead of seeding a scalar with 1;
+    `flush_subnormals` sets the adjoints a reversed loop carries to zero once they fall below
+    the smallest normal number (which the CPU multiplies slowly)."""
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
     back = _Backward(facts, namer, fwd, _defined_before(fn))
+    back.flush_subnormals = flush_subnormals
+    back.scalar_sums = _scalar_sums(fn.body)
+    back.list_tapes = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and
+                       s.rule is not None and s.rule.name == "new_tape"}
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     params = list(fn.params)
@@ -86,25 +93,30 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     return Derivative(fn.name, params, forward, backward, fwd.tapes, returned, back.recomputed)
 
 
-def _defined_before(fn: ir.Function) -> dict[int, set[str]]:
-    """For each `If`: the variables that may hold a value when it starts (parameters, names
-    assigned earlier, names assigned anywhere in a loop around it)."""
-    result: dict[int, set[str]] = {}
-    seen = set(fn.params)
+def _defined_before(fn: ir.Function) -> dict[int, tuple[set[str], set[str], set[str]]]:
+    """For each `If`: the variables that surely hold a value when it starts (on every path),
+    those assigned earlier on some path, and those assigned in a loop around it or in an
+    earlier loop (which hold a value unless that loop ran no iteration)."""
+    result: dict[int, tuple[set[str], set[str], set[str]]] = {}
+    maybe = set(fn.params)
+    in_loops: set[str] = set()
 
-    def block(body: list, loops: set[str]) -> None:
+    def block(body: list, sure: set[str], loops: set[str]) -> set[str]:
         for st in body:
             if isinstance(st, ir.If):
-                result[id(st)] = seen | loops
-                block(st.body, loops)
-                block(st.orelse, loops)
+                result[id(st)] = (set(sure), set(maybe), loops | in_loops)
+                sure = block(st.body, set(sure), loops) & block(st.orelse, set(sure), loops)
             elif isinstance(st, (ir.For, ir.While)):
                 inner = st.body + (st.test_block if isinstance(st, ir.While) else [])
                 assigned = {v for t in ir.walk(inner) for v in ir.writes(t)}
-                block(inner, loops | assigned | set(ir.writes(st)))
-            seen.update(v for t in ir.walk([st]) for v in ir.writes(t))
+                block(inner, sure | set(ir.writes(st)), loops | assigned | set(ir.writes(st)))
+                in_loops.update(assigned | set(ir.writes(st)))
+            else:
+                sure = sure | set(ir.writes(st))
+            maybe.update(v for t in ir.walk([st]) for v in ir.writes(t))
+        return sure
 
-    block(fn.body, set())
+    block(fn.body, set(fn.params), set())
     return result
 
 
@@ -196,7 +208,7 @@ class _Forward:
         self.namer = namer
         self.saved: dict[tuple[int, str], str] = {}  # (statement, variable) -> slot or tape
         self.tapes: list[str] = []
-        self.tape_of: dict[str, str] = {}
+        self.tape_of: dict[tuple, str] = {}
         self.iteration_tapes: dict[int, list[str]] = {}  # replayed for-loop -> its tapes
 
     def block(self, body: list, mode: str = TAPED) -> list[ast.stmt]:
@@ -211,6 +223,10 @@ class _Forward:
                                                     ctx=ast.Load()))]
         elif isinstance(s, ir.SetItem):
             code = self.overwrite(s, mode)
+        elif isinstance(s, ir.Push):
+            code = [ast.Expr(value=_method(s.stack.name, "append", atom(s.value)))]
+        elif isinstance(s, ir.Pop):
+            code = [_assign(s.target, _method(s.stack.name, "pop"))]
         elif isinstance(s, ir.If):
             body, orelse = self.block(s.body, mode), self.block(s.orelse, mode)
             code = [ast.If(test=atom(s.test), body=body, orelse=orelse)] if body or orelse else []
@@ -232,8 +248,8 @@ class _Forward:
         # save the state each iteration starts from
         carried = self.facts.carried[id(s)]
         if _on_lists(s, self.facts):
-            body[0:0] = [ast.Expr(value=_method(self.slot(v + "_saved", True), "append", name(v)))
-                         for v in carried]
+            body[0:0] = [ast.Expr(value=_method(self.slot(v + "_saved", (id(s), v)), "append",
+                                                name(v))) for v in carried]
             return self.for_(s, body, taped) if isinstance(s, ir.For) else \
                 self.while_(s, body, taped, mode)
         tapes = [self.namer.exact_or_fresh(v + "_saved") for v in carried]
@@ -276,19 +292,20 @@ class _Forward:
             return [write]
         old = _call("copy_of", _subscript(s, ast.Load()))
         tape = id(s) in self.facts.looped
-        slot = self.slot(s.array.name + "_old", tape)
+        slot = self.slot(s.array.name + "_old", (id(s), "") if tape else None)
         self.saved[(id(s), "")] = slot
         push = ast.Expr(value=_method(slot, "append", old)) if tape else _assign(slot, old)
         return [push, write]
 
-    def slot(self, base: str, tape: bool) -> str:
-        """A list shared by every save of `base` (pushes and pops nest), or a fresh variable."""
-        if not tape:
+    def slot(self, base: str, tape_key: tuple | None) -> str:
+        """The list of one statement's saves (`tape_key`: the statement and variable), or a
+        fresh variable. One list per statement keeps each list's items of one type."""
+        if tape_key is None:
             return self.namer.exact_or_fresh(base)
-        if base not in self.tape_of:
-            self.tape_of[base] = self.namer.exact_or_fresh(base)
-            self.tapes.append(self.tape_of[base])
-        return self.tape_of[base]
+        if tape_key not in self.tape_of:
+            self.tape_of[tape_key] = self.namer.exact_or_fresh(base)
+            self.tapes.append(self.tape_of[tape_key])
+        return self.tape_of[tape_key]
 
     def saves(self, s) -> tuple[list[ast.stmt], list[ast.stmt]]:
         before: list[ast.stmt] = []
@@ -296,7 +313,7 @@ class _Forward:
         for save in self.facts.saves.get(id(s), []):
             key = (id(s), save.var)
             if key not in self.saved:  # a replayed body is written once per emission: reuse
-                self.saved[key] = self.slot(save.var + "_saved", save.tape)
+                self.saved[key] = self.slot(save.var + "_saved", key if save.tape else None)
             tape = self.saved[key]
             if save.tape:
                 code = ast.Expr(value=_method(tape, "append", name(save.var)))
@@ -368,7 +385,7 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 class _Backward:
     def __init__(self, facts: Analysis, namer: Namer, forward: _Forward,
-                 defined_before: dict[int, set[str]]) -> None:
+                 defined_before: dict[int, tuple]) -> None:
         self.defined_before = defined_before
         self.recomputed: set[str] = set()
         self.facts = facts
@@ -377,6 +394,9 @@ class _Backward:
         self.saved = forward.saved
         self.tapes = forward.tapes
         self.adj = _Adjoints(namer)
+        self.list_tapes: set[str] = set()  # `new_tape` results, in code differentiated again
+        self.flush_subnormals = False
+        self.scalar_sums: set[int] = set()
 
     def block(self, body: list) -> list[ast.stmt]:
         return _with_comments(list(reversed(body)), self.stmt)
@@ -391,6 +411,10 @@ class _Backward:
             self.getitem(s, code)
         elif isinstance(s, ir.SetItem):
             self.setitem(s, code)
+        elif isinstance(s, ir.Push):
+            self.push(s, code)
+        elif isinstance(s, ir.Pop):
+            self.pop(s, code)
         elif isinstance(s, ir.If):
             code += self.if_(s)
         elif isinstance(s, (ir.For, ir.While)):
@@ -415,6 +439,9 @@ class _Backward:
             src = s.args[0]
             if isinstance(src, ir.Var) and src.name in self.facts.useful:
                 self.adj.contribute(src.name, dout, code)
+            return
+        if id(s) in self.scalar_sums and s.args[0].name in self.facts.useful:
+            self.adj.contribute(s.args[0].name, _spread(s, dout), code)
             return
         binding = {p: atom(a) for p, a in zip(s.rule.params, s.args)}
         binding.update(out=name(s.target), dout=dout)
@@ -442,13 +469,38 @@ class _Backward:
             if isinstance(s.value, ir.Var) and s.value.name in self.facts.useful:
                 grad = _call("unbroadcast", _call("copy_of", entries), atom(s.value))
                 self.adj.contribute(s.value.name, grad, code)
+            # a tape of arrays is a list: its entries are replaced, not filled
+            zero = _call("zeros_like", entries) if array in self.list_tapes else ast.Constant(0.0)
             code.append(ast.Assign(targets=[ast.Subscript(value=name(darray), slice=atom(s.index),
                                                           ctx=ast.Store())],
-                                   value=ast.Constant(0.0), lineno=0))
+                                   value=zero, lineno=0))
         slot = self.saved.get((id(s), ""))
         if slot is not None:
             value = _method(slot, "pop") if self._in_loop(slot) else name(slot)
             code.append(ast.Assign(targets=[_subscript(s, ast.Store())], value=value, lineno=0))
+
+    def push(self, s: ir.Push, code: list) -> None:
+        """The adjoint of a pushed value is the one its pop pushed on the adjoint stack."""
+        popped = _method(self.adjoint_stack(s.stack.name), "pop")
+        if isinstance(s.value, ir.Var) and s.value.name in self.facts.useful:
+            self.adj.contribute(s.value.name, popped, code)
+        else:
+            code.append(ast.Expr(value=popped))
+
+    def pop(self, s: ir.Pop, code: list) -> None:
+        """Hand the popped value's adjoint (a zero if none flowed back) to its push."""
+        kind = self.adj.state.get(s.target)
+        dout = name(self.adj.d(s.target))
+        value = _call("zeros_like", name(s.target)) if kind is None else \
+            _call("copy_of", dout) if kind == ALIAS else dout
+        self.adj.reset(s.target)
+        code.append(ast.Expr(value=_method(self.adjoint_stack(s.stack.name), "append", value)))
+
+    def adjoint_stack(self, stack: str) -> str:
+        dstack = self.adj.d(stack)
+        if dstack not in self.tapes:
+            self.tapes.append(dstack)
+        return dstack
 
     def _in_loop(self, slot: str) -> bool:
         return slot in self.tapes
@@ -460,15 +512,27 @@ class _Backward:
         orelse = self.block(s.orelse)
         after_else = self.adj.state
         merged: dict[str, str] = {}
+        sure, maybe, looped = self.defined_before[id(s)]
         for var in sorted(set(after_body) | set(after_else)):
-            if var not in self.defined_before[id(s)]:
+            if var not in maybe | looped:
                 continue  # assigned only in here: nothing above the branch uses its adjoint
             for branch, state in ((body, after_body), (orelse, after_else)):
                 if var not in state:  # zero on this path: make it a real zero
-                    branch.append(_assign(self.adj.d(var), _call("zeros_like", name(var))))
+                    zero = self.zero_at_merge(var, before, sure | looped)
+                    if zero is not None:
+                        branch.append(_assign(self.adj.d(var), zero))
             merged[var] = _join(after_body.get(var, OWNED), after_else.get(var, OWNED))
         self.adj.state = merged
         return [ast.If(test=atom(s.test), body=body or [ast.Pass()], orelse=orelse)]
+
+    def zero_at_merge(self, var: str, before: dict, has_value: set[str]) -> ast.expr | None:
+        """A zero adjoint for a branch that leaves `var`'s adjoint zero: shaped like the adjoint
+        the branch started with, or like the variable where it surely has a value. Otherwise
+        none: the variable is a temporary of the other branch (the branches of derivative
+        code follow those of its forward sweep), and its adjoint is read only where it is set."""
+        if var in before:
+            return _call("zeros_like", name(self.adj.d(var)))
+        return _call("zeros_like", name(var)) if var in has_value else None
 
     def loop(self, s) -> list[ast.stmt]:
         """Replay the iterations backwards. The adjoint state at the top of the reversed body
@@ -501,6 +565,8 @@ class _Backward:
         for v in sorted(entry):
             if v not in exit_:
                 body.append(_assign(self.adj.d(v), _call("zeros_like", name(v))))
+            elif self.flush_subnormals and v in _assigned_in(s):  # state, not an accumulator
+                body.append(_assign(self.adj.d(v), _call("flush_subnormal", name(self.adj.d(v)))))
         self.adj.state = entry
         body[0:0] = replay
         return pre + [ast.For(target=ast.Name(id=self._index(s), ctx=ast.Store()),
@@ -515,7 +581,7 @@ class _Backward:
             restore = [_assign(v, ast.Subscript(value=name(t), slice=iteration(s), ctx=ast.Load()))
                        for v, t in zip(carried, self.forward.iteration_tapes[id(s)])]
         else:
-            restore = [_assign(v, _method(self.forward.slot(v + "_saved", True), "pop"))
+            restore = [_assign(v, _method(self.forward.slot(v + "_saved", (id(s), v)), "pop"))
                        for v in reversed(carried)]
         replay = self.forward.block(s.body, REPLAY)
         self.recomputed.update(n.id for st in replay for n in ast.walk(st)
@@ -538,6 +604,70 @@ class _Backward:
         neg = ast.UnaryOp(op=ast.USub(), operand=step)
         parts = [_drop_zero(simplify(e)) for e in (last, stop, neg)]
         return _call("range", *parts)
+
+
+# rules whose adjoints multiply `dout` by an operand-shaped factor or pass it to `unbroadcast`,
+# so that a scalar `dout` gives adjoints of the operands' shapes
+_ELEMENTWISE = {"add", "subtract", "multiply", "divide", "power", "exp", "log", "log1p", "expm1",
+                "sin", "cos", "tan", "tanh", "arctan", "sqrt", "square", "abs"}
+
+
+def _scalar_sums(body: list) -> set[int]:
+    """Full sums and means (`np.sum(t)`) of a temporary `t` that an elementwise statement
+    just before computed and nothing else reads: `t`'s adjoint can stay a scalar, which the
+    elementwise rule spreads over the operands' shapes (no array of copies of one number)."""
+    reads: dict[str, int] = {}
+    for st in ir.walk(body):
+        for v in ir.reads(st):
+            reads[v] = reads.get(v, 0) + 1
+    found: set[int] = set()
+    for block in _blocks(body):
+        defs: dict[str, ir.Assign] = {}
+        for st in block:
+            if isinstance(st, ir.Assign) and st.rule is not None:
+                if _full_reduction(st) and isinstance(st.args[0], ir.Var) and \
+                        reads.get(st.args[0].name) == 1 and st.args[0].name in defs:
+                    found.add(id(st))
+                if _one_operand_elementwise(st):
+                    defs[st.target] = st
+            for v in ir.writes(st):
+                if not (isinstance(st, ir.Assign) and st.rule is not None and
+                        _one_operand_elementwise(st) and v == st.target):
+                    defs.pop(v, None)
+    return found
+
+
+def _one_operand_elementwise(s: ir.Assign) -> bool:
+    """`f(x)`, `x ** 2`, `c * x`: every adjoint factor then has x's shape, which is the
+    result's (with two array operands, one may be broadcast and its factor smaller)."""
+    return s.rule.name in _ELEMENTWISE and len(ir.atom_vars(s.args)) == 1
+
+
+def _blocks(body: list):
+    yield body
+    for st in body:
+        for inner in (getattr(st, "body", None), getattr(st, "orelse", None),
+                      getattr(st, "test_block", None)):
+            if isinstance(inner, list):
+                yield from _blocks(inner)
+
+
+def _full_reduction(s: ir.Assign) -> bool:
+    plain = all(isinstance(a, ir.Const) and a.value in (None, False) for a in s.args[1:])
+    return s.rule.name in ("sum", "mean") and plain
+
+
+def _spread(s: ir.Assign, dout: ast.expr) -> ast.expr:
+    """The adjoint of the summed array, as a scalar in its float type."""
+    x = atom(s.args[0])
+    if s.rule.name == "mean":
+        dout = ast.BinOp(left=dout, op=ast.Div(), right=_call("np.size", x))
+    return _call("like", dout, x)
+
+
+def _assigned_in(loop) -> set[str]:
+    body = loop.body + (loop.test_block if isinstance(loop, ir.While) else [])
+    return {v for s in ir.walk(body) for v in ir.writes(s)}
 
 
 def _drop_zero(expr: ast.expr) -> ast.expr:

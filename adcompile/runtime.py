@@ -20,13 +20,28 @@ from numba.core import errors, types
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import overload, register_jitable
 
-RUNTIME_VERSION = "1"
+# Vectorized transcendentals for array operands (generated code calls them in place of np.*).
+from .kernels import exp as fast_exp
+from .kernels import log as fast_log
+from .kernels import log1p as fast_log1p
+from .kernels import sigmoid as fast_sigmoid
+from .kernels import softplus as fast_softplus
+from .kernels import tanh as fast_tanh
+
+RUNTIME_VERSION = "3"
 
 # The helpers generated code may import (RUNTIME_VERSION is deliberately not one of them).
 __all__ = [
     "as_gradient",
     "broadcast_like",
     "copy_of",
+    "fast_exp",
+    "fast_log",
+    "fast_log1p",
+    "fast_sigmoid",
+    "fast_softplus",
+    "fast_tanh",
+    "flush_subnormal",
     "like",
     "matmul_adjoint_x",
     "matmul_adjoint_y",
@@ -207,6 +222,8 @@ def zeros_like(x):
     """A zero adjoint for x: a scalar 0.0 of x's float type, or a float array of x's shape."""
     if isinstance(x, np.ndarray):
         return np.zeros_like(x) if x.dtype.kind == "f" else np.zeros(x.shape)
+    if isinstance(x, list):  # a tape of arrays (`new_tape`), in code differentiated again
+        return [zeros_like(e) for e in x]
     if isinstance(x, (float, int)) and not isinstance(x, np.generic):
         return 0.0
     return _py_float(x)(0.0)
@@ -214,6 +231,8 @@ def zeros_like(x):
 
 @overload(zeros_like)
 def _ol_zeros_like(x):
+    if isinstance(x, types.List):
+        return lambda x: [zeros_like(e) for e in x]
     ft = _nb_float(x)
     if not isinstance(x, types.Array):
         return lambda x: ft(0.0)
@@ -937,3 +956,26 @@ def _ol_tie_weights(x, out, axis, keepdims):
         return lambda x, out, axis, keepdims: maxmin_adjoint(np.ones_like(out), x, out, axis,
                                                              keepdims)
     return lambda x, out, axis, keepdims: maxmin_adjoint(like(1.0, x), x, out, axis, keepdims)
+
+
+# ---------------------------------------------------------------------------
+# flush_subnormal: adjoints below the smallest normal number become zero
+# ---------------------------------------------------------------------------
+
+def flush_subnormal(x):
+    """x, with magnitudes below the smallest normal number of its type set to (signed) zero.
+    An adjoint decaying through a long reversed loop reaches subnormal numbers, on which every
+    multiply takes the CPU's slow path; NaN and inf pass through."""
+    tiny = np.finfo(_py_float(x)).tiny
+    if isinstance(x, np.ndarray):
+        with np.errstate(invalid="ignore"):  # inf * 0, computed but not chosen
+            return np.where(np.abs(x) < tiny, x * 0, x)
+    return x * 0 if abs(x) < tiny else x
+
+
+@overload(flush_subnormal)
+def _ol_flush_subnormal(x):
+    tiny = np.finfo(_nb_float(x)).tiny
+    if isinstance(x, types.Array):
+        return lambda x: np.where(np.abs(x) < tiny, x * 0, x)
+    return lambda x: x * 0 if abs(x) < tiny else x

@@ -11,6 +11,11 @@ import time
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 for _var in THREAD_VARS:
     os.environ[_var] = "1"
+# JAX's CPU backend (XLA) has its own thread pools. Recent jaxlib ignores the XLA flags below
+# and sizes its pools from PJRT_NPROC (else one thread per core): set both.
+XLA_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_THREAD_FLAGS}".strip()
+os.environ["PJRT_NPROC"] = "1"
 
 NOT_INSTALLED = "not installed"
 
@@ -66,6 +71,18 @@ def table(headers, rows):
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+def duration(seconds):
+    """A time in the unit that suits it: `850.3 µs`, `12.41 ms`."""
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:,.2f} ms"
+    return f"{seconds * 1e6:,.1f} µs"
+
+
+def ratio(seconds, baseline):
+    """`seconds / baseline` as `1.23x`, or `-` when either is missing."""
+    return "-" if seconds is None or baseline is None else f"{seconds / baseline:,.2f}x"
 
 
 def timing_row(name, seconds, baseline):

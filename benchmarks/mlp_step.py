@@ -8,7 +8,8 @@ logsumexp) plus L2 weight decay. Rows of the table:
 - JAX `jit(value_and_grad)` and PyTorch eager, when installed.
 
 A second table gives the time from process start to the first gradient with an empty (cold)
-and a filled (warm) adcompile cache, each measured in a fresh subprocess.
+and a filled (warm) adcompile cache, each measured in a fresh subprocess, next to a process
+that runs the derivative uncompiled (the transform alone) and one that only imports (the floor).
 
     python benchmarks/mlp_step.py
 """
@@ -161,7 +162,8 @@ def optional_candidates():
 
 def to_numpy(result):
     value, grads = result
-    return float(value), [np.asarray(g.detach() if hasattr(g, "detach") else g) for g in grads]
+    plain = [g.detach() if hasattr(g, "detach") else g for g in (value, *grads)]  # PyTorch's
+    return float(plain[0]), [np.asarray(g) for g in plain[1:]]
 
 
 def check_agree(reference, results):
@@ -205,11 +207,17 @@ def per_call_table():
     return table(["implementation", "time per call (us)", "ratio vs hand-written Numba"], rows)
 
 
-def first_gradient_seconds(cache):
+# What the child process does before printing the time: (command-line flag, its row).
+FIRST_CALL = ("--first-call", "")
+NO_JIT = ("--no-jit", "transform only: `jit=False`, the derivative run as plain Python")
+IMPORTS = ("--imports", "imports only (Python, NumPy, Numba, SciPy, adcompile): the floor")
+
+
+def first_gradient_seconds(cache, mode=FIRST_CALL):
     """Wall time from launching a fresh Python process to its first gradient."""
     env = dict(os.environ, ADCOMPILE_CACHE_DIR=cache)
     start = time.time()
-    out = subprocess.run([sys.executable, __file__, "--first-call"], env=env, check=True,
+    out = subprocess.run([sys.executable, __file__, mode[0]], env=env, check=True,
                          capture_output=True, text=True).stdout
     return float(out.split()[-1]) - start
 
@@ -218,14 +226,21 @@ def first_call_table():
     with tempfile.TemporaryDirectory(prefix="adcompile-bench-") as cache:
         cold = first_gradient_seconds(cache)
         warm = first_gradient_seconds(cache)
+    with tempfile.TemporaryDirectory(prefix="adcompile-bench-") as cache:
+        no_jit = first_gradient_seconds(cache, NO_JIT)
+        imports = first_gradient_seconds(cache, IMPORTS)
     rows = [["cold: empty cache (transform + Numba compile)", f"{cold:.2f}"],
-            ["warm: cache filled by the cold run", f"{warm:.2f}"]]
+            ["warm: cache filled by the cold run", f"{warm:.2f}"],
+            [f"cold, {NO_JIT[1]}", f"{no_jit:.2f}"], [IMPORTS[1], f"{imports:.2f}"]]
     return table(["process start to first gradient (adcompile)", "seconds"], rows)
 
 
 def main():
-    if "--first-call" in sys.argv[1:]:  # child process of first_gradient_seconds
+    if FIRST_CALL[0] in sys.argv[1:]:  # child processes of first_gradient_seconds
         vg(*make_problem())
+    elif NO_JIT[0] in sys.argv[1:]:
+        ad.value_and_grad(loss, wrt=(0, 1, 2, 3, 4, 5), jit=False)(*make_problem())
+    if {FIRST_CALL[0], NO_JIT[0], IMPORTS[0]} & set(sys.argv[1:]):
         print(time.time())
         return
     print("## MLP loss: value and gradient, 2-16-16-2 tanh, batch 32, float64\n")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("mlp_step.py", "scalar_loop.py", "second_order.py")
+SCRIPTS = ("mlp_step.py", "mlp_train.py", "scalar_loop.py", "second_order.py")
 
 
 def run(script):

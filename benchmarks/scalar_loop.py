@@ -7,16 +7,20 @@ Two recurrences, each run for N = 1,000 and 100,000 steps; the gradient is d(fin
 - a contraction `h = 0.9 sin(h) + 0.1 x`, whose derivative stays finite.
 
 Rows: adcompile's `grad` called from Python; the hand-written Numba adjoint (a forward loop
-storing the state in a preallocated array, then a reverse loop), the baseline; JAX
-`lax.fori_loop` under `jit(grad)` and PyTorch eager, when installed. The script also reports
-what adcompile's derivative pushes on its tape per iteration, read from `adcompile.source`.
+storing the state in a preallocated array, then a reverse loop), the baseline; the same adjoint
+flushing adjoints smaller than the smallest normal float64 to zero, which shows what subnormal
+arithmetic costs (the contraction's adjoint decays like 0.867^k, and once subnormal it stays
+there: rounding to nearest turns 3 units of the smallest subnormal times 0.867 back into 3);
+JAX `lax.fori_loop` under `jit(grad)` and PyTorch eager, when installed. Times are per call
+and per iteration. The script also reports what adcompile's derivative pushes on its tape per
+iteration, read from `adcompile.source`.
 
     python benchmarks/scalar_loop.py
 """
 
 import re
 
-from _harness import best_times, calls, optional, table, timing_row  # pins the threads
+from _harness import NOT_INSTALLED, best_times, calls, optional, ratio, table  # pins threads
 
 # isort: split
 import numba  # after _harness, which has set the thread counts
@@ -27,6 +31,9 @@ import adcompile as ad
 SIZES = (1_000, 100_000)
 START = 0.3
 BASELINE = "hand-written Numba adjoint"
+FLUSHED = "hand-written Numba adjoint flushing subnormal adjoints to zero"
+JAX = "JAX jit(grad(fori_loop))"
+TINY = np.finfo(np.float64).tiny  # the smallest normal float64; below it, subnormals
 
 
 def logistic(v, n):
@@ -66,6 +73,40 @@ def contraction_adjoint(x, n):
         dx += 0.1 * dh
         dh *= 0.9 * np.cos(tape[i])
     return dx + dh  # h starts as x: its adjoint joins x's
+
+
+@numba.njit
+def logistic_adjoint_flushed(v, n):
+    """logistic_adjoint, with |adjoint| < TINY set to 0 (here it grows, so never: the row
+    measures the test's own cost)."""
+    tape = np.empty(n)
+    for i in range(n):
+        tape[i] = v
+        v = 4.0 * v * (1.0 - v)
+    dv = 1.0
+    for i in range(n - 1, -1, -1):
+        dv *= 4.0 - 8.0 * tape[i]
+        if abs(dv) < TINY:
+            dv = 0.0
+    return dv
+
+
+@numba.njit
+def contraction_adjoint_flushed(x, n):
+    """contraction_adjoint, with |adjoint| < TINY set to 0: where the decaying adjoint would
+    turn subnormal (and stay so) it is exactly zero, and arithmetic on zeros is full speed."""
+    tape = np.empty(n)
+    h = x
+    for i in range(n):
+        tape[i] = h
+        h = 0.9 * np.sin(h) + 0.1 * x
+    dh, dx = 1.0, 0.0
+    for i in range(n - 1, -1, -1):
+        dx += 0.1 * dh
+        dh *= 0.9 * np.cos(tape[i])
+        if abs(dh) < TINY:
+            dh = 0.0
+    return dx + dh
 
 
 # ---- optional libraries -----------------------------------------------------------------
@@ -110,9 +151,14 @@ def implementations():
     jax, torch = optional("jax"), optional("torch")
     return {
         BASELINE: {"logistic": logistic_adjoint, "contraction": contraction_adjoint},
+        FLUSHED: {"logistic": logistic_adjoint_flushed,
+                  "contraction": contraction_adjoint_flushed},
         "adcompile grad, called from Python": {"logistic": ad.grad(logistic),
                                                "contraction": ad.grad(contraction)},
-        "JAX jit(grad(fori_loop))": jax and jax_grads(jax),
+        "adcompile grad(flush_subnormals=True)": {
+            "logistic": ad.grad(logistic, flush_subnormals=True),
+            "contraction": ad.grad(contraction, flush_subnormals=True)},
+        JAX: jax and jax_grads(jax),
         "PyTorch eager (CPU)": torch and torch_grads(torch),
     }
 
@@ -147,10 +193,30 @@ def timing_table(impls):
                        for name, grads in impls.items() if grads is not None}
             times = best_times(runners, rounds=7)
             for name in impls:
-                row = timing_row(name, times.get(name), times[BASELINE])
-                rows.append([recurrence, f"{n:,}", *row])
-    return table(["recurrence", "N", "implementation", "time per call (us)",
-                  "ratio vs hand-written Numba"], rows)
+                rows.append([recurrence, f"{n:,}", name, *timing_cells(times.get(name), n),
+                             ratio(times.get(name), times[BASELINE]),
+                             ratio(times.get(name), times.get(JAX))])
+    return table(["recurrence", "N", "implementation", "time per call (us)", "ns per iteration",
+                  "ratio vs hand-written Numba", "ratio vs JAX"], rows)
+
+
+def timing_cells(seconds, n):
+    if seconds is None:
+        return [NOT_INSTALLED, "-"]
+    return [f"{seconds * 1e6:,.1f}", f"{seconds / n * 1e9:,.2f}"]
+
+
+def subnormal_steps(n):
+    """How many of the contraction's backward steps have a subnormal adjoint."""
+    h, hs = START, []
+    for _ in range(n):
+        hs.append(h)
+        h = 0.9 * np.sin(h) + 0.1 * START
+    dh, count = 1.0, 0
+    for h in reversed(hs):
+        dh *= 0.9 * np.cos(h)
+        count += 0 < abs(dh) < TINY
+    return count
 
 
 def main():
@@ -164,6 +230,8 @@ def main():
               ", ".join(f"{v:.4g} ({name.split(',')[0]})" for name, v in values.items()))
     print()
     print(timing_table(impls), end="\n\n")
+    print("Backward steps of the contraction with a subnormal adjoint: "
+          + ", ".join(f"{subnormal_steps(n):,} of {n:,}" for n in SIZES), end="\n\n")
     print("Tape (adcompile.source):")
     print("  " + tape_report(ours["logistic"], "v"))
     print("  " + tape_report(ours["contraction"], "h"))

@@ -20,7 +20,7 @@ from tests import fuzz
 
 # Each entry names a construct in fuzz.AVOIDABLE; the bug is shown by a test below.
 KNOWN_BUGS = frozenset()
-KNOWN_JIT_BUGS = KNOWN_BUGS | {"scalar-clip", "scalar-where"}
+KNOWN_JIT_BUGS = KNOWN_BUGS
 
 
 def _report(result: dict) -> str:
@@ -107,20 +107,27 @@ def test_fixed_inactive_subscript_in_branch(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: np.clip of a scalar has no Numba "
-                   "implementation (clip(float64, float64, float64))")
-def test_known_compiled_scalar_clip(tmp_path):
+def test_fixed_compiled_scalar_clip(tmp_path):
     source = "import numpy as np\n\n\ndef f(x):\n    return np.clip(x[0], -0.5, 0.5) * x[1]\n"
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled forward mode: np.where of scalars fails in "
-                   "Numba's lowering (IndexError in broadcast_to a 0-d shape)")
-def test_known_compiled_scalar_where(tmp_path):
+def test_fixed_compiled_scalar_where(tmp_path):
     source = ("import numpy as np\n\n\ndef f(x):\n"
               "    return np.where(x[0] > 0.0, x[1] * 2.0, x[1])\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
+    assert out.status == "ok", out.detail
+
+
+def test_fixed_compiled_scalar_where_and_float(tmp_path):
+    """np.where of scalars is a float, not a 0-d array, so Numba unifies it with the float
+    the other return gives."""
+    source = ("import numpy as np\n\n\ndef f(x):\n    for i in range(2):\n"
+              "        if x[0] > 0.1 * i:\n"
+              "            return np.where(x[1] > 0.0, x[0] * x[1], x[1])\n"
+              "    return x[0] * x[1]\n")
+    out = _check(tmp_path, source, [X], [np.array([0.5, 0.3])], jit=True)
     assert out.status == "ok", out.detail
 
 
@@ -133,9 +140,7 @@ def test_fixed_inner_loop_tape(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a helper with an early return, inlined in a loop: "
-                   "the backward sweep reads its result, which the taken return never assigned")
-def test_known_helper_return_in_loop(tmp_path):
+def test_fixed_helper_return_in_loop(tmp_path):
     source = ("import numpy as np\n\n\ndef h(a):\n    if a > 0.0:\n        return a * 2.0\n"
               "    return a\n\n\ndef f(x):\n    y = x[0]\n    for j in range(2):\n"
               "        y = y + h(x[1])\n    return y\n")
@@ -143,9 +148,19 @@ def test_known_helper_return_in_loop(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a `while` test that reads a slice of an array the "
-                   "loop writes is rejected as keeping a slice of a written array")
-def test_known_slice_in_while_test(tmp_path):
+def test_fixed_helper_return_inside_its_loop(tmp_path):
+    """A return from inside the helper's own loop: its value is assigned after that loop, so
+    the loop around the call never sees `result` carried from one iteration to the next."""
+    source = ("import numpy as np\n\n\ndef h(a):\n    k = 0\n    while k < 3:\n"
+              "        k += 1\n        if a > 0.5:\n            return a * 2.0\n"
+              "        a = a + 0.3\n    return a\n\n\ndef f(x):\n    y = x[0]\n"
+              "    for j in range(2):\n        y = y + h(x[1])\n    return y\n")
+    for x1 in (0.1, 0.7, -2.0):  # returns in the third trip, in the first, after the loop
+        out = _check(tmp_path, source, [X], [np.array([0.3, x1])])
+        assert out.status == "ok", out.detail
+
+
+def test_fixed_slice_in_while_test(tmp_path):
     source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros(3)\n    k = 0\n"
               "    while x[0] > np.sum(z[0:2]) and k < 2:\n        k += 1\n"
               "        z[0] += 1.0\n    return x[0] * k\n")
@@ -153,10 +168,7 @@ def test_known_slice_in_while_test(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a helper that updates a slice in place "
-                   "(`z[:, 1] += a`), called in a `while` test, is rejected as keeping a slice "
-                   "of a written array")
-def test_known_helper_slice_update_in_while_test(tmp_path):
+def test_fixed_helper_slice_update_in_while_test(tmp_path):
     source = ("import numpy as np\n\n\ndef h(a):\n    z = np.zeros((2, 2))\n"
               "    z[:, 1] += a\n    return np.sum(z)\n\n\ndef f(x):\n    y = x[0]\n"
               "    while h(x) > 10.0:\n        y = y * 2.0\n    return y\n")
@@ -164,10 +176,7 @@ def test_known_helper_slice_update_in_while_test(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: a loop-carried array computed from its "
-                   "own transpose fails in Numba (NotImplementedError: Don't know how to "
-                   "allocate array with layout 'A')")
-def test_known_compiled_loop_over_transpose(tmp_path):
+def test_fixed_compiled_loop_over_transpose(tmp_path):
     source = ("import numpy as np\n\n\ndef f(x):\n    for i in range(2):\n"
               "        x = np.tanh(x.T * 2.0)\n    return np.sum(x[0] * x[1])\n")
     out = _check(tmp_path, source, [fuzz.Param("x", "array", (2, 2))],
@@ -175,10 +184,7 @@ def test_known_compiled_loop_over_transpose(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: Numba's array-expression lowering fails "
-                   "('x_2_1' not unique): generated names like `x_2` collide with Numba's own "
-                   "names for versions of `x`")
-def test_known_compiled_name_collision(tmp_path):
+def test_fixed_compiled_name_collision(tmp_path):
     source = ("import numpy as np\n\n\ndef f(x, y):\n    for i in range(2):\n"
               "        x += np.tanh(y[1])\n    return np.sum(x)\n")
     out = _check(tmp_path, source, [X, fuzz.Param("y", "array", (2, 2))],
@@ -186,11 +192,28 @@ def test_known_compiled_name_collision(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: the entries a loop overwrites in one array "
-                   "are saved on one list, rows and scalars alike, which Numba cannot type")
-def test_known_compiled_mixed_overwrite_tape(tmp_path):
+def test_fixed_compiled_mixed_overwrite_tape(tmp_path):
+    """Each statement keeps its own list of overwritten entries: rows and scalars apart."""
     source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros((2, 2))\n"
               "    for i in range(2):\n        z[i] = z[i] + x\n"
               "        z[1, 1] = z[1, 1] * x[0]\n    return np.sum(z)\n")
+    out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
+    assert out.status == "ok", out.detail
+
+
+def test_fixed_branch_adjoint_read_by_earlier_loop(tmp_path):
+    source = ("import numpy as np\n\n\ndef f(x):\n    for i in range(1):\n"
+              "        v = x * 2.0\n    if x[0] > 0.0:\n        y = np.sum(v)\n"
+              "    else:\n        y = x[1]\n    return y\n")
+    out = _check(tmp_path, source, [X], [np.array([-0.3, 0.7])])
+    assert out.status == "ok", out.detail
+
+
+@pytest.mark.xfail(strict=True, reason="compiled: a loop Numba proves never runs (`while k < 0` "
+                   "with k = 0) is pruned, and the tape list only its body appends to is left "
+                   "untyped (`setitem(..., undefined)`)")
+def test_known_compiled_pruned_loop_tape(tmp_path):
+    source = ("import numpy as np\n\n\ndef f(x):\n    z = x.copy()\n    k = 0\n"
+              "    while k < 0:\n        z[0:1] = z\n    return x[0] * z[1]\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
     assert out.status == "ok", out.detail

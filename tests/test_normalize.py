@@ -38,5 +38,15 @@ def test_one_primitive_per_statement():
     from tests.programs.mlp import mlp_softmax_xent
 
     _, text = normalized(mlp_softmax_xent)
-    assert "H_1 = X @ W1" in text
-    assert "logp_2 = reduce_sum(logp_1, 1, True)" in text
+    assert "H1 = X @ W1" in text
+    assert "logp2 = reduce_sum(logp1, 1, True)" in text
+
+
+def test_generated_names_are_not_numba_version_names():
+    """Numba names the versions of `x` `x.1`, `x.2` and compiles array expressions with the
+    dots turned into underscores: no generated name may end in `_<digits>`."""
+    from adcompile.naming import Namer
+
+    namer = Namer({"x", "x1", "W1", "b_"})
+    names = [namer.fresh(b) for b in ("x", "x", "W1", "W1", "b_")]
+    assert names == ["x2", "x3", "W1a", "W1b", "b1"]

@@ -227,6 +227,8 @@ SPECS: dict[str, list[Case]] = {
     "min": reductions((np.min, np.amin)),
     # the runtime's own helpers, which appear when generated code is differentiated again
     "copy_of": [case(runtime.copy_of, normal(3, 4)), case(runtime.copy_of, normal())],
+    "flush_subnormal": [case(runtime.flush_subnormal, normal(3, 4)),
+                        case(runtime.flush_subnormal, normal())],
     "unbroadcast": [case(runtime.unbroadcast, normal(3, 4), normal(4)),
                     case(runtime.unbroadcast, normal(3, 4), normal(3, 4)),
                     case(runtime.unbroadcast, normal(3, 4), normal())],

@@ -294,23 +294,39 @@ def minimum_jvp(x, y, out, x_dot, y_dot):
     )
 
 
-@defvjp(np.where, wrt=("x", "y"))
+def _where(condition, x, y):
+    """`np.where(c, x, y)[()]`: of scalars, a scalar (np.where gives a 0-d array, which Numba
+    cannot unify with the float the same variable holds elsewhere); of arrays, the array."""
+    return ast.Subscript(value=call("np.where", condition, x, y),
+                         slice=ast.Tuple(elts=[], ctx=ast.Load()), ctx=ast.Load())
+
+
+@defvjp(np.where, wrt=("x", "y"), primal=_where)
 def where(condition, x, y, out, dout):
     return (
-        unbroadcast(np.where(condition, dout, zeros_like(dout)), x),
-        unbroadcast(np.where(condition, zeros_like(dout), dout), y),
+        unbroadcast(np.where(condition, dout, zeros_like(dout))[()], x),
+        unbroadcast(np.where(condition, zeros_like(dout), dout)[()], y),
     )
 
 
 @defjvp(np.where)
 def where_jvp(condition, x, y, out, x_dot, y_dot):
     return (
-        np.where(condition, broadcast_like(x_dot, out), zeros_like(out)),
-        np.where(condition, zeros_like(out), broadcast_like(y_dot, out)),
+        # np.where broadcasts to out's shape itself (Numba cannot broadcast_to a 0-d shape)
+        np.where(condition, x_dot, zeros_like(out))[()],
+        np.where(condition, zeros_like(out), y_dot)[()],
     )
 
 
-@defvjp(np.clip, wrt="x")
+def _clip(x, a_min, a_max):
+    """`np.clip` as NumPy defines it, `minimum(maximum(x, a_min), a_max)`: Numba has no clip
+    of a scalar, and has maximum/minimum of scalars and arrays alike."""
+    if not is_const(a_min, None):
+        x = call("np.maximum", x, a_min)
+    return x if is_const(a_max, None) else call("np.minimum", x, a_max)
+
+
+@defvjp(np.clip, wrt="x", primal=_clip)
 def clip(x, a_min, a_max, out, dout):
     return unbroadcast(dout * ((out != a_min) & (out != a_max)), x)
 
@@ -466,6 +482,16 @@ def copy_of_rule(x, out, dout):
 @defjvp(runtime.copy_of)
 def copy_of_jvp(x, out, x_dot):
     return copy_of(x_dot)
+
+
+@defvjp(runtime.flush_subnormal, name="flush_subnormal")
+def flush_subnormal_rule(x, out, dout):
+    return dout  # the identity but for numbers below the smallest normal
+
+
+@defjvp(runtime.flush_subnormal)
+def flush_subnormal_jvp(x, out, x_dot):
+    return x_dot
 
 
 @defvjp(runtime.unbroadcast, wrt="g", name="unbroadcast")
