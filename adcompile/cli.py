@@ -95,7 +95,8 @@ def standalone(text: str, function: str) -> str:
         runtime_source() + ["", "# ---- the derivative ----", ""] + lines[end:]
     at = body.index(f"def {function}(" + body[body.index(next(
         ln for ln in body if ln.startswith(f"def {function}(")))][len(f"def {function}("):])
-    body.insert(at, f"@numba.njit(cache=True, fastmath={sorted(FASTMATH)})")
+    flags = ", ".join(repr(f) for f in sorted(FASTMATH))
+    body.insert(at, f"@numba.njit(cache=True, fastmath={{{flags}}})")
     return "\n".join(body) + "\n"
 
 

@@ -14,7 +14,7 @@ from . import ir
 from .analysis import active_vars
 from .naming import Namer
 from .normalize import NEW_TAPE
-from .reverse import Derivative, _assign, _call, _method, _with_comments
+from .reverse import Derivative, _assign, _call, _method, _range_args, _with_comments
 from .templates import atom, instantiate, name, primal
 
 DERIVATIVE, JVP, TANGENT = "derivative", "jvp", "tangent"  # what the function returns
@@ -75,9 +75,8 @@ class _Tangents:
             return [ast.If(test=atom(s.test), body=self.block(s.body) or [ast.Pass()],
                            orelse=self.block(s.orelse))]
         if isinstance(s, ir.For):
-            bounds = [atom(s.start), atom(s.stop), atom(s.step)]
             return [ast.For(target=ast.Name(id=s.index, ctx=ast.Store()),
-                            iter=_call("range", *bounds), body=self.block(s.body) or [ast.Pass()],
+                            iter=_call("range", *_range_args(s)), body=self.block(s.body) or [ast.Pass()],
                             orelse=[], lineno=0)]
         if isinstance(s, ir.While):
             test = self.block(s.test_block)
