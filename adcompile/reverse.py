@@ -653,7 +653,8 @@ def _blocks(body: list):
 
 
 def _full_reduction(s: ir.Assign) -> bool:
-    plain = all(isinstance(a, ir.Const) and a.value in (None, False) for a in s.args[1:])
+    plain = all(isinstance(a, ir.Const) and (a.value is None or a.value is False)
+                for a in s.args[1:])  # `axis=0` is no full reduction, though 0 == False
     return s.rule.name in ("sum", "mean") and plain
 
 

@@ -209,6 +209,17 @@ def test_fixed_branch_adjoint_read_by_earlier_loop(tmp_path):
     assert out.status == "ok", out.detail
 
 
+def test_fixed_mean_over_axis_zero_given_by_position(tmp_path):
+    """`np.mean(t, 0)` reduces one axis: its adjoint is not the scalar of a full mean."""
+    source = ("import numpy as np\n\n\ndef f(x0, x1):\n"
+              "    x0 = np.mean(np.tanh(np.mean(x1) * np.ones((3, 2))), 0)\n"
+              "    return x0[1]\n")
+    params = [fuzz.Param("x0", "array", (2,)), fuzz.Param("x1", "array", (3,))]
+    out = _check(tmp_path, source, params,
+                 [np.array([1.1, -1.15]), np.array([-0.13, 1.19, -0.98])])
+    assert out.status == "ok", out.detail
+
+
 @pytest.mark.xfail(strict=True, reason="compiled: a loop Numba proves never runs (`while k < 0` "
                    "with k = 0) is pruned, and the tape list only its body appends to is left "
                    "untyped (`setitem(..., undefined)`)")
