@@ -54,7 +54,8 @@ def module_source(d: Derivative, fn_name: str, kind: str, filename: str, first: 
             line = "from adcompile.runtime import (\n" + "".join(
                 f"    {h},\n" for h in helpers) + ")"
         header.extend(line.split("\n"))
-    header += [f"from {module} import {name}" for module, name in sorted(set(imports))]
+    header += [f"from {module} import {name}" for module, name in sorted(set(imports))
+               if not (module == "adcompile.runtime" and name in helpers)]  # imported above
     header += ["", "", f"def {function}({', '.join(d.params)}):"]
     text = "\n".join(header + lines) + "\n"
     offset = len(header) + 1
