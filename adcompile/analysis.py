@@ -12,7 +12,11 @@ Gives an `Analysis`:
   variable is overwritten before the backward sweep reaches the statement (assigned later
   in its region: the function body, or the body of a replayed loop), or assigned anywhere in
   an enclosing loop that is not replayed, whose next iteration overwrites it: such a loop
-  tapes (a list the backward sweep pops), elsewhere a single slot suffices.
+  tapes (a list the backward sweep pops), elsewhere a single slot suffices;
+- `defined_before`: per `If`, which variables hold a value when it starts, so that a branch
+  that leaves an adjoint zero can make a real zero of the right shape;
+- `scalar_sums`: full sums of elementwise temporaries, whose adjoint stays a scalar;
+- `list_tapes`: in derivative code differentiated again, the tapes that are lists of arrays.
 
 Facts are keyed by `id(statement)`; nothing is written onto the statements themselves. The
 analysis is flow-insensitive where that is simplest and still exact enough: a name is active
@@ -45,6 +49,10 @@ class Analysis:
     looped: set[int] = field(default_factory=set)  # statements taped per iteration
     replayed: set[int] = field(default_factory=set)  # loops whose iterations are recomputed
     carried: dict[int, list[str]] = field(default_factory=dict)  # replayed loop -> its state
+    # If -> (variables surely set, set on some path, set in a loop) when it starts
+    defined_before: dict[int, tuple] = field(default_factory=dict)
+    scalar_sums: set[int] = field(default_factory=set)  # sums whose argument's adjoint is scalar
+    list_tapes: set[str] = field(default_factory=set)  # `new_tape` lists, in derivative code
 
     def differentiated(self, stmt) -> bool:
         return id(stmt) in self.has_reverse
@@ -64,6 +72,10 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
     _mark_overwrites(fn.body, facts)
     _mark_replayed(fn.body, facts)
     _saves(fn.body, facts)
+    facts.defined_before = _defined_before(fn)
+    facts.scalar_sums = _scalar_sums(fn.body)
+    facts.list_tapes = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and
+                        s.rule is not None and s.rule.name == "new_tape"}
     return facts
 
 
@@ -358,3 +370,85 @@ def _positions(body: list, facts: Analysis, loops: tuple = ()):
         elif isinstance(s, (ir.For, ir.While)) and id(s) not in facts.replayed:
             inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
             yield from _positions(inner, facts, loops + (s,))
+
+
+# ---------------------------------------------------------------- branches and sums
+
+
+def _defined_before(fn: ir.Function) -> dict[int, tuple[set[str], set[str], set[str]]]:
+    """For each `If`: the variables that surely hold a value when it starts (on every path),
+    those assigned earlier on some path, and those assigned in a loop around it or in an
+    earlier loop (which hold a value unless that loop ran no iteration)."""
+    result: dict[int, tuple[set[str], set[str], set[str]]] = {}
+    maybe = set(fn.params)
+    in_loops: set[str] = set()
+
+    def block(body: list, sure: set[str], loops: set[str]) -> set[str]:
+        for st in body:
+            if isinstance(st, ir.If):
+                result[id(st)] = (set(sure), set(maybe), loops | in_loops)
+                sure = block(st.body, set(sure), loops) & block(st.orelse, set(sure), loops)
+            elif isinstance(st, (ir.For, ir.While)):
+                inner = st.body + (st.test_block if isinstance(st, ir.While) else [])
+                assigned = {v for t in ir.walk(inner) for v in ir.writes(t)}
+                block(inner, sure | set(ir.writes(st)), loops | assigned | set(ir.writes(st)))
+                in_loops.update(assigned | set(ir.writes(st)))
+            else:
+                sure = sure | set(ir.writes(st))
+            maybe.update(v for t in ir.walk([st]) for v in ir.writes(t))
+        return sure
+
+    block(fn.body, set(fn.params), set())
+    return result
+
+
+# rules whose adjoints multiply `dout` by an operand-shaped factor or pass it to `unbroadcast`,
+# so that a scalar `dout` gives adjoints of the operands' shapes
+_ELEMENTWISE = {"add", "subtract", "multiply", "divide", "power", "exp", "log", "log1p", "expm1",
+                "sin", "cos", "tan", "tanh", "arctan", "sqrt", "square", "abs"}
+
+
+def _scalar_sums(body: list) -> set[int]:
+    """Full sums and means (`np.sum(t)`) of a temporary `t` that an elementwise statement
+    just before computed and nothing else reads: `t`'s adjoint can stay a scalar, which the
+    elementwise rule spreads over the operands' shapes (no array of copies of one number)."""
+    reads: dict[str, int] = {}
+    for st in ir.walk(body):
+        for v in ir.reads(st):
+            reads[v] = reads.get(v, 0) + 1
+    found: set[int] = set()
+    for block in _blocks(body):
+        defs: dict[str, ir.Assign] = {}
+        for st in block:
+            if isinstance(st, ir.Assign) and st.rule is not None:
+                if _full_reduction(st) and isinstance(st.args[0], ir.Var) and \
+                        reads.get(st.args[0].name) == 1 and st.args[0].name in defs:
+                    found.add(id(st))
+                if _one_operand_elementwise(st):
+                    defs[st.target] = st
+            for v in ir.writes(st):
+                if not (isinstance(st, ir.Assign) and st.rule is not None and
+                        _one_operand_elementwise(st) and v == st.target):
+                    defs.pop(v, None)
+    return found
+
+
+def _one_operand_elementwise(s: ir.Assign) -> bool:
+    """`f(x)`, `x ** 2`, `c * x`: every adjoint factor then has x's shape, which is the
+    result's (with two array operands, one may be broadcast and its factor smaller)."""
+    return s.rule.name in _ELEMENTWISE and len(ir.atom_vars(s.args)) == 1
+
+
+def _blocks(body: list):
+    yield body
+    for st in body:
+        for inner in (getattr(st, "body", None), getattr(st, "orelse", None),
+                      getattr(st, "test_block", None)):
+            if isinstance(inner, list):
+                yield from _blocks(inner)
+
+
+def _full_reduction(s: ir.Assign) -> bool:
+    plain = all(isinstance(a, ir.Const) and (a.value is None or a.value is False)
+                for a in s.args[1:])  # `axis=0` is no full reduction, though 0 == False
+    return s.rule.name in ("sum", "mean") and plain

@@ -58,11 +58,8 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
-    back = _Backward(facts, namer, fwd, _defined_before(fn))
+    back = _Backward(facts, namer, fwd)
     back.flush_subnormals = flush_subnormals
-    back.scalar_sums = _scalar_sums(fn.body)
-    back.list_tapes = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and
-                       s.rule is not None and s.rule.name == "new_tape"}
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     params = list(fn.params)
@@ -91,33 +88,6 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
     return Derivative(fn.name, params, forward, backward, fwd.tapes, returned, back.recomputed)
-
-
-def _defined_before(fn: ir.Function) -> dict[int, tuple[set[str], set[str], set[str]]]:
-    """For each `If`: the variables that surely hold a value when it starts (on every path),
-    those assigned earlier on some path, and those assigned in a loop around it or in an
-    earlier loop (which hold a value unless that loop ran no iteration)."""
-    result: dict[int, tuple[set[str], set[str], set[str]]] = {}
-    maybe = set(fn.params)
-    in_loops: set[str] = set()
-
-    def block(body: list, sure: set[str], loops: set[str]) -> set[str]:
-        for st in body:
-            if isinstance(st, ir.If):
-                result[id(st)] = (set(sure), set(maybe), loops | in_loops)
-                sure = block(st.body, set(sure), loops) & block(st.orelse, set(sure), loops)
-            elif isinstance(st, (ir.For, ir.While)):
-                inner = st.body + (st.test_block if isinstance(st, ir.While) else [])
-                assigned = {v for t in ir.walk(inner) for v in ir.writes(t)}
-                block(inner, sure | set(ir.writes(st)), loops | assigned | set(ir.writes(st)))
-                in_loops.update(assigned | set(ir.writes(st)))
-            else:
-                sure = sure | set(ir.writes(st))
-            maybe.update(v for t in ir.walk([st]) for v in ir.writes(t))
-        return sure
-
-    block(fn.body, set(fn.params), set())
-    return result
 
 
 def _returned_adjoint(param: str, state: dict, namer: Namer) -> ast.expr:
@@ -384,9 +354,7 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 
 class _Backward:
-    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward,
-                 defined_before: dict[int, tuple]) -> None:
-        self.defined_before = defined_before
+    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward) -> None:
         self.recomputed: set[str] = set()
         self.facts = facts
         self.namer = namer
@@ -394,9 +362,7 @@ class _Backward:
         self.saved = forward.saved
         self.tapes = forward.tapes
         self.adj = _Adjoints(namer)
-        self.list_tapes: set[str] = set()  # `new_tape` results, in code differentiated again
         self.flush_subnormals = False
-        self.scalar_sums: set[int] = set()
 
     def block(self, body: list) -> list[ast.stmt]:
         return _with_comments(list(reversed(body)), self.stmt)
@@ -440,7 +406,7 @@ class _Backward:
             if isinstance(src, ir.Var) and src.name in self.facts.useful:
                 self.adj.contribute(src.name, dout, code)
             return
-        if id(s) in self.scalar_sums and s.args[0].name in self.facts.useful:
+        if id(s) in self.facts.scalar_sums and s.args[0].name in self.facts.useful:
             self.adj.contribute(s.args[0].name, _spread(s, dout), code)
             return
         binding = {p: atom(a) for p, a in zip(s.rule.params, s.args)}
@@ -470,7 +436,7 @@ class _Backward:
                 grad = _call("unbroadcast", _call("copy_of", entries), atom(s.value))
                 self.adj.contribute(s.value.name, grad, code)
             # a tape of arrays is a list: its entries are replaced, not filled
-            zero = _call("zeros_like", entries) if array in self.list_tapes else ast.Constant(0.0)
+            zero = _call("zeros_like", entries) if array in self.facts.list_tapes else ast.Constant(0.0)
             code.append(ast.Assign(targets=[ast.Subscript(value=name(darray), slice=atom(s.index),
                                                           ctx=ast.Store())],
                                    value=zero, lineno=0))
@@ -512,7 +478,7 @@ class _Backward:
         orelse = self.block(s.orelse)
         after_else = self.adj.state
         merged: dict[str, str] = {}
-        sure, maybe, looped = self.defined_before[id(s)]
+        sure, maybe, looped = self.facts.defined_before[id(s)]
         for var in sorted(set(after_body) | set(after_else)):
             if var not in maybe | looped:
                 continue  # assigned only in here: nothing above the branch uses its adjoint
@@ -604,58 +570,6 @@ class _Backward:
         neg = ast.UnaryOp(op=ast.USub(), operand=step)
         parts = [_drop_zero(simplify(e)) for e in (last, stop, neg)]
         return _call("range", *parts)
-
-
-# rules whose adjoints multiply `dout` by an operand-shaped factor or pass it to `unbroadcast`,
-# so that a scalar `dout` gives adjoints of the operands' shapes
-_ELEMENTWISE = {"add", "subtract", "multiply", "divide", "power", "exp", "log", "log1p", "expm1",
-                "sin", "cos", "tan", "tanh", "arctan", "sqrt", "square", "abs"}
-
-
-def _scalar_sums(body: list) -> set[int]:
-    """Full sums and means (`np.sum(t)`) of a temporary `t` that an elementwise statement
-    just before computed and nothing else reads: `t`'s adjoint can stay a scalar, which the
-    elementwise rule spreads over the operands' shapes (no array of copies of one number)."""
-    reads: dict[str, int] = {}
-    for st in ir.walk(body):
-        for v in ir.reads(st):
-            reads[v] = reads.get(v, 0) + 1
-    found: set[int] = set()
-    for block in _blocks(body):
-        defs: dict[str, ir.Assign] = {}
-        for st in block:
-            if isinstance(st, ir.Assign) and st.rule is not None:
-                if _full_reduction(st) and isinstance(st.args[0], ir.Var) and \
-                        reads.get(st.args[0].name) == 1 and st.args[0].name in defs:
-                    found.add(id(st))
-                if _one_operand_elementwise(st):
-                    defs[st.target] = st
-            for v in ir.writes(st):
-                if not (isinstance(st, ir.Assign) and st.rule is not None and
-                        _one_operand_elementwise(st) and v == st.target):
-                    defs.pop(v, None)
-    return found
-
-
-def _one_operand_elementwise(s: ir.Assign) -> bool:
-    """`f(x)`, `x ** 2`, `c * x`: every adjoint factor then has x's shape, which is the
-    result's (with two array operands, one may be broadcast and its factor smaller)."""
-    return s.rule.name in _ELEMENTWISE and len(ir.atom_vars(s.args)) == 1
-
-
-def _blocks(body: list):
-    yield body
-    for st in body:
-        for inner in (getattr(st, "body", None), getattr(st, "orelse", None),
-                      getattr(st, "test_block", None)):
-            if isinstance(inner, list):
-                yield from _blocks(inner)
-
-
-def _full_reduction(s: ir.Assign) -> bool:
-    plain = all(isinstance(a, ir.Const) and (a.value is None or a.value is False)
-                for a in s.args[1:])  # `axis=0` is no full reduction, though 0 == False
-    return s.rule.name in ("sum", "mean") and plain
 
 
 def _spread(s: ir.Assign, dout: ast.expr) -> ast.expr:
