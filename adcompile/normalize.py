@@ -569,8 +569,15 @@ def _read_after_write(order: list, k: int, view: ir.GetItem, loops: tuple) -> bo
     again = [j for j, (s, _) in enumerate(order) if s == view and j != k]  # its copy
     if any(k < w < r and not any(w < j < r for j in again) for w in writes for r in reads):
         return True
-    return any(set(loops) & set(order[w][1]) and set(loops) & set(order[r][1])
+    return any(set(loops) & set(order[w][1]) and _carried_to(order, k, r, loops, again)
                for w in writes for r in reads if r < k)
+
+
+def _carried_to(order: list, k: int, r: int, loops: tuple, again: list) -> bool:
+    """Whether the view made at k may reach the read at r < k in a later trip of a loop
+    around both: not if a copy of the view is made afresh, in that loop, before r."""
+    common = set(loops) & set(order[r][1])
+    return bool(common) and not any(j < r and common <= set(order[j][1]) for j in again)
 
 
 def _written_after(order: list, k: int, names: set[str], loops: tuple) -> bool:

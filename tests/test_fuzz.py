@@ -220,6 +220,17 @@ def test_fixed_mean_over_axis_zero_given_by_position(tmp_path):
     assert out.status == "ok", out.detail
 
 
+def test_fixed_slice_in_nested_while_test(tmp_path):
+    """An inner `while` test reads a slice of an array its body writes, inside an outer loop:
+    each trip of the outer loop takes the slice afresh before reading it."""
+    source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros(3)\n    k = 0\n"
+              "    while x[0] > 0.0 and k < 2:\n        k += 1\n        j = 0\n"
+              "        while x[1] > np.sum(z[0:2]) and j < 2:\n            j += 1\n"
+              "            z[0] += 0.1\n    return x[0] * k + np.sum(z) * x[1]\n")
+    out = _check(tmp_path, source, [X], [np.array([0.4, 0.25])])
+    assert out.status == "ok", out.detail
+
+
 @pytest.mark.xfail(strict=True, reason="compiled: a loop Numba proves never runs (`while k < 0` "
                    "with k = 0) is pruned, and the tape list only its body appends to is left "
                    "untyped (`setitem(..., undefined)`)")
