@@ -710,7 +710,8 @@ class Generator:
 
     def stmt_while(self) -> None:
         k = Var(self.fresh("k"), (), is_int=True, lo=1, hi=1)
-        limit = int(self.weighted([(1, 0), (2, 1), (2, 2), (3, 3), (1, 4)]))
+        never = 0 if "zero-trip-while" in self.avoid else 1
+        limit = int(self.weighted([(never, 0), (2, 1), (2, 2), (3, 3), (1, 4)]))
         k.hi = max(1, limit)
         self.emit(f"{k.name} = 0")
         test = f"{k.name} < {limit}"
@@ -889,6 +890,7 @@ AVOIDABLE = {
     "scalar-clip": "np.clip of a scalar",
     "while-slice": "`while` tests that read arrays written with subscripts",
     "scalar-where": "np.where whose operands are all scalars",
+    "zero-trip-while": "`while k < 0` after `k = 0`: a loop Numba proves never runs, and prunes",
 }
 
 
