@@ -29,6 +29,9 @@ def tangents(fn: ir.Function, wrt: list[str], kind: str, namer: Namer) -> Deriva
     seeds = [writer.dot(p) for p in wrt]
     prelude = [_assign(d, _call("like", ast.Constant(1.0), name(p)))
                for p, d in zip(wrt, seeds)] if kind == DERIVATIVE else []
+    # a parameter outside `wrt` that a loop makes active (`x0 = x0 - v`) starts at zero
+    prelude += [_assign(writer.dot(p), _call("zeros_like", name(p)))
+                for p in fn.params if p in writer.active and p not in wrt]
     *body, ret = fn.body
     code = prelude + writer.block(body)
     value = atom(ret.value)

@@ -199,6 +199,11 @@ class _Normalizer:
         elif isinstance(target, ast.Subscript):
             array, index = self.subscript_target(target, out, loc)
             value_atom = self.atom(value, array.name, out, loc)
+            if value_atom == array:  # `z[0:1] = z`: NumPy reads all of z before writing
+                copy = self.namer.fresh(array.name)
+                self.locals.add(copy)
+                out.append(ir.Assign(copy, lookup(np.copy), (array,), loc))
+                value_atom = ir.Var(copy)
             out.append(ir.SetItem(array, index, value_atom, loc))
         else:
             self.unsupported(f"assignment to {type(target).__name__}", target,

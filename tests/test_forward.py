@@ -123,3 +123,19 @@ def test_check_grads_names_the_argument_and_entry():
     with pytest.raises(AssertionError, match=r"reverse mode .* argument 'w' entry \(0,\)"):
         ad.check_grads(uses_wrong_square, (np.array([1.0, 2.0]),))
     ad.check_grads(uses_wrong_square, (np.array([1.0, 2.0]),), modes=("fwd",))
+
+
+def drift(w, x):
+    for i in range(2):
+        x = x - w * 0.5  # x is not differentiated, yet its tangent flows after the first trip
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_jvp_of_a_parameter_outside_wrt_that_a_loop_makes_active(jit):
+    w, x, u = np.array([0.3, -0.2]), np.array([1.0, 2.0]), np.array([0.7, 0.4])
+    _, tangent = ad.jvp(drift, wrt="w", jit=jit)(w, x, u)
+    h = 1e-6
+    fd = (drift(w + h * u, x) - drift(w - h * u, x)) / (2 * h)
+    assert tangent == pytest.approx(fd, rel=1e-7)
+    assert tangent == pytest.approx(np.dot(ad.grad(drift, jit=jit)(w, x), u), rel=1e-12)

@@ -231,6 +231,14 @@ def test_fixed_slice_in_nested_while_test(tmp_path):
     assert out.status == "ok", out.detail
 
 
+def test_fixed_subscript_write_of_the_array_itself(tmp_path):
+    """`z[0:1] = z` reads all of z before writing: its adjoint goes to the old z."""
+    source = ("import numpy as np\n\n\ndef f(x):\n    z = x[0:1] * 2.0\n"
+              "    z[0:1] = z\n    return z[0] * x[1]\n")
+    out = _check(tmp_path, source, [X], [np.array([0.4, 0.25])])
+    assert out.status == "ok", out.detail
+
+
 @pytest.mark.xfail(strict=True, reason="compiled: a loop Numba proves never runs (`while k < 0` "
                    "with k = 0) is pruned, and the tape list only its body appends to is left "
                    "untyped (`setitem(..., undefined)`)")
