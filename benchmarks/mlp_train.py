@@ -158,17 +158,25 @@ def hand_loop(W1, b1, W2, b2, W3, b3, X, Y, lam, lr, steps):
 
 
 @numba.njit
+def sgd_all(params, grads, lr):
+    """adcompile.optim.sgd_step on each of the six parameters."""
+    W1, b1, W2, b2, W3, b3 = params
+    dW1, db1, dW2, db2, dW3, db3 = grads
+    optim.sgd_step(W1, dW1, lr)
+    optim.sgd_step(b1, db1, lr)
+    optim.sgd_step(W2, dW2, lr)
+    optim.sgd_step(b2, db2, lr)
+    optim.sgd_step(W3, dW3, lr)
+    optim.sgd_step(b3, db3, lr)
+
+
+@numba.njit
 def adcompile_loop(W1, b1, W2, b2, W3, b3, X, Y, lam, lr, steps):
     """The training loop a user writes: adcompile's derivative, then adcompile.optim's SGD."""
     value = 0.0
     for _ in range(steps):
-        value, (dW1, db1, dW2, db2, dW3, db3) = vg(W1, b1, W2, b2, W3, b3, X, Y, lam)
-        optim.sgd_step(W1, dW1, lr)
-        optim.sgd_step(b1, db1, lr)
-        optim.sgd_step(W2, dW2, lr)
-        optim.sgd_step(b2, db2, lr)
-        optim.sgd_step(W3, dW3, lr)
-        optim.sgd_step(b3, db3, lr)
+        value, grads = vg(W1, b1, W2, b2, W3, b3, X, Y, lam)
+        sgd_all((W1, b1, W2, b2, W3, b3), grads, lr)
     return value
 
 
@@ -375,15 +383,8 @@ def generated_tanh():
 @numba.njit
 def sgd_updates(params, grads, lr, n):
     """adcompile.optim.sgd_step on the six parameters, n times."""
-    W1, b1, W2, b2, W3, b3 = params
-    dW1, db1, dW2, db2, dW3, db3 = grads
     for _ in range(n):
-        optim.sgd_step(W1, dW1, lr)
-        optim.sgd_step(b1, db1, lr)
-        optim.sgd_step(W2, dW2, lr)
-        optim.sgd_step(b2, db2, lr)
-        optim.sgd_step(W3, dW3, lr)
-        optim.sgd_step(b3, db3, lr)
+        sgd_all(params, grads, lr)
 
 
 VG_ALONE = "adcompile value_and_grad alone (njit loop, no update)"
