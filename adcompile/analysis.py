@@ -315,6 +315,12 @@ def live_in(body: list) -> set[str]:
 # ---------------------------------------------------------------- what must be saved
 
 
+def assigned_in(loop) -> set[str]:
+    """Variables a loop's body (and `while` test) assigns."""
+    inner = loop.body + (loop.test_block if isinstance(loop, ir.While) else [])
+    return {v for t in ir.walk(inner) for v in ir.writes(t)}
+
+
 def _assigned(body: list) -> set[str]:
     names = set()
     for s in ir.walk(body):
@@ -390,7 +396,7 @@ def _defined_before(fn: ir.Function) -> dict[int, tuple[set[str], set[str], set[
                 sure = block(st.body, set(sure), loops) & block(st.orelse, set(sure), loops)
             elif isinstance(st, (ir.For, ir.While)):
                 inner = st.body + (st.test_block if isinstance(st, ir.While) else [])
-                assigned = {v for t in ir.walk(inner) for v in ir.writes(t)}
+                assigned = assigned_in(st)
                 block(inner, sure | set(ir.writes(st)), loops | assigned | set(ir.writes(st)))
                 in_loops.update(assigned | set(ir.writes(st)))
             else:

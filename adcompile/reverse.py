@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass, field
 
 from . import ir
-from .analysis import Analysis
+from .analysis import Analysis, assigned_in
 from .naming import Namer
 from .templates import atom, instantiate, name, primal, simplify
 
@@ -58,8 +58,7 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
     fwd = _Forward(facts, namer)
     *body, ret = fn.body
     forward = fwd.block(body)
-    back = _Backward(facts, namer, fwd)
-    back.flush_subnormals = flush_subnormals
+    back = _Backward(facts, namer, fwd, flush_subnormals)
     seed: list[ast.stmt] = []
     ret_ast = atom(ret.value)
     params = list(fn.params)
@@ -354,7 +353,8 @@ def _join(a: str | None, b: str | None) -> str | None:
 
 
 class _Backward:
-    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward) -> None:
+    def __init__(self, facts: Analysis, namer: Namer, forward: _Forward,
+                 flush_subnormals: bool) -> None:
         self.recomputed: set[str] = set()
         self.facts = facts
         self.namer = namer
@@ -362,7 +362,7 @@ class _Backward:
         self.saved = forward.saved
         self.tapes = forward.tapes
         self.adj = _Adjoints(namer)
-        self.flush_subnormals = False
+        self.flush_subnormals = flush_subnormals
 
     def block(self, body: list) -> list[ast.stmt]:
         return _with_comments(list(reversed(body)), self.stmt)
@@ -528,10 +528,11 @@ class _Backward:
                 pre.append(_assign(self.adj.d(v), _call("copy_of", name(self.adj.d(v)))))
                 entry[v] = OWNED
                 owned_before.add(v)
+        state = assigned_in(s)  # loop state, not accumulators of adjoints from outside
         for v in sorted(entry):
             if v not in exit_:
                 body.append(_assign(self.adj.d(v), _call("zeros_like", name(v))))
-            elif self.flush_subnormals and v in _assigned_in(s):  # state, not an accumulator
+            elif self.flush_subnormals and v in state:
                 body.append(_assign(self.adj.d(v), _call("flush_subnormal", name(self.adj.d(v)))))
         self.adj.state = entry
         body[0:0] = replay
@@ -578,11 +579,6 @@ def _spread(s: ir.Assign, dout: ast.expr) -> ast.expr:
     if s.rule.name == "mean":
         dout = ast.BinOp(left=dout, op=ast.Div(), right=_call("np.size", x))
     return _call("like", dout, x)
-
-
-def _assigned_in(loop) -> set[str]:
-    body = loop.body + (loop.test_block if isinstance(loop, ir.While) else [])
-    return {v for s in ir.walk(body) for v in ir.writes(s)}
 
 
 def _drop_zero(expr: ast.expr) -> ast.expr:
