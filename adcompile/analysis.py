@@ -16,7 +16,8 @@ Gives an `Analysis`:
 - `defined_before`: per `If`, which variables hold a value when it starts, so that a branch
   that leaves an adjoint zero can make a real zero of the right shape;
 - `scalar_sums`: full sums of elementwise temporaries, whose adjoint stays a scalar;
-- `list_tapes`: in derivative code differentiated again, the tapes that are lists of arrays.
+- `list_tapes`: in derivative code differentiated again, the tapes that are lists of arrays;
+- `dtypes`: the join of the types of each variable's values (`dtypes.py`), for tapes.
 
 Facts are keyed by `id(statement)`; nothing is written onto the statements themselves. The
 analysis is flow-insensitive where that is simplest and still exact enough: a name is active
@@ -29,6 +30,8 @@ import ast
 from dataclasses import dataclass, field
 
 from . import ir
+from .errors import UnsupportedError
+from .dtypes import Join, joins
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Analysis:
     defined_before: dict[int, tuple] = field(default_factory=dict)
     scalar_sums: set[int] = field(default_factory=set)  # sums whose argument's adjoint is scalar
     list_tapes: set[str] = field(default_factory=set)  # `new_tape` lists, in derivative code
+    dtypes: dict[str, Join] = field(default_factory=dict)  # the join of each variable's values
+    written: set[str] = field(default_factory=set)  # arrays written with subscripts
 
     def differentiated(self, stmt) -> bool:
         return id(stmt) in self.has_reverse
@@ -60,13 +65,15 @@ class Analysis:
 
 def active_vars(fn: ir.Function, wrt: list[str]) -> set[str]:
     """Variables that depend on `wrt` through differentiable operations."""
-    return _active(fn, set(wrt))
+    active = _active(fn, set(wrt))
+    _check_tuple_values(fn, active)
+    return active
 
 
 def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
-    active = _active(fn, set(wrt))
+    active = active_vars(fn, wrt)
     useful = _useful(fn, active)
-    facts = Analysis(active, useful)
+    facts = Analysis(active, useful, dtypes=joins(fn), written=_written(fn))
     _mark_reverse(fn.body, facts)
     _needs(fn.body, facts)
     _mark_overwrites(fn.body, facts)
@@ -125,6 +132,36 @@ def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
                 active.add(defined(s))
                 changed = True
     return active
+
+
+def _written(fn: ir.Function) -> set[str]:
+    """Arrays written with subscripts, and the names that share them (`z = z3` before
+    `z[0] = y`: z3's array is written too)."""
+    written = {s.array.name for s in ir.walk(fn.body) if isinstance(s, ir.SetItem)}
+    copies = [(s.target, s.args[0].name) for s in ir.walk(fn.body) if isinstance(s, ir.Assign)
+              and s.rule is None and isinstance(s.args[0], ir.Var)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in copies:
+            if (a in written) != (b in written):
+                written |= {a, b}
+                changed = True
+    return written
+
+
+def _check_tuple_values(fn: ir.Function, active: set[str]) -> None:
+    """A tuple built as a value (an argument, a result) has no adjoint: refuse it when it
+    holds a value being differentiated, rather than lose that value's derivative."""
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and s.rule is not None and s.rule.name == "tuple":
+            held = [v for v in ir.atom_vars(s.args) if v in active]
+            if held:
+                raise UnsupportedError(
+                    "a tuple of values being differentiated, used as one value (returned, "
+                    "or passed to a NumPy function)", s.loc,
+                    "return a scalar (or an array, for jvp/vjp); pass the tuple's elements "
+                    "separately, or index it where it is used")
 
 
 def _useful(fn: ir.Function, active: set[str]) -> set[str]:
@@ -224,6 +261,9 @@ def _mark_overwrites(body: list, facts: Analysis) -> None:
                 facts.has_reverse.add(id(s))
                 facts.needs[id(s)] = ir.atom_vars(s.index.items)
                 _mark_enclosing(body, s, facts)
+            # the old entries go back into the array the write changed, even if the name
+            # is bound to another array by then (`z[0] = y; z = np.tanh(z)`)
+            facts.needs[id(s)].append(s.array.name)
 
 
 def _mark_enclosing(body: list, target, facts: Analysis) -> bool:

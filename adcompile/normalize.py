@@ -22,8 +22,9 @@ from .check import _generated, check
 from .errors import UnsupportedError
 from .jumps import Jumps
 from .naming import Namer
-from .rules import ATTRIBUTES, METHODS, Rule, lookup, nondiff
+from .rules import ATTRIBUTES, METHODS, Rule, lookup
 from .source import _MISSING, ParsedFunction, parse
+from .tuples import TUPLE, TupleLowering, TupleVars, check_tuple_names
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
@@ -31,11 +32,9 @@ _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.BitOr: operator.or_}
 _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
            ast.Eq: operator.eq, ast.NotEq: operator.ne}
-TUPLE = nondiff(tuple, params=("items",), name="tuple",
-                primal=lambda *items: ast.Tuple(elts=list(items), ctx=ast.Load()))
 # `t = []`: a tape of saved values, in derivative code being differentiated again
 NEW_TAPE = Rule(name="list", params=(), defaults={},
-                primal=lambda: ast.List(elts=[], ctx=ast.Load()))
+                primal=lambda: ast.List(elts=[], ctx=ast.Load()), result="promote")
 RESERVED = {"np", "numba"}
 _PLACEHOLDER = "\0"
 
@@ -45,9 +44,11 @@ def to_anf(fn: ParsedFunction) -> ir.Function:
     return _Normalizer(fn).function()
 
 
-class _Normalizer:
-    def __init__(self, fn: ParsedFunction, namer: Namer | None = None, stack: tuple = ()) -> None:
+class _Normalizer(TupleLowering):
+    def __init__(self, fn: ParsedFunction, namer: Namer | None = None, stack: tuple = (),
+                 tuples: TupleVars | None = None) -> None:
         self.fn = fn
+        self.tuples = tuples or TupleVars()  # shared with inlined helpers
         self.locals = set(fn.params) | _assigned_names(fn.tree)
         taken = {n.id for n in ast.walk(fn.tree) if isinstance(n, ast.Name)} | set(fn.params)
         self.namer = namer or Namer(taken | RESERVED | _runtime_names())
@@ -66,6 +67,7 @@ class _Normalizer:
             raise UnsupportedError("a function that does not end with `return`",
                                    self.fn.location(self.fn.tree),
                                    "end the function with `return <scalar>`")
+        check_tuple_names(body, self.tuples)
         check_writes(body, self.fn.params, self.namer.taken - self.source_names)
         return ir.Function(self.fn.name, list(self.fn.params), body,
                            self.fn.location(self.fn.tree), self.namer.taken,
@@ -101,11 +103,14 @@ class _Normalizer:
         elif isinstance(node, ast.Return) and self.return_target:
             self.expr_into(node.value, self.return_target, out, loc, self.return_base)
         elif isinstance(node, ast.Return):
-            if isinstance(node.value, ast.Name) and node.value.id in self.locals:
+            if isinstance(node.value, ast.Name) and node.value.id in self.locals and \
+                    node.value.id not in self.tuples.elements:
                 out.append(ir.Return(ir.Var(node.value.id), loc))
             else:
                 target = self.namer.exact_or_fresh("out")
                 self.expr_into(node.value, target, out, loc)
+                if target in self.tuples.elements:  # a tuple returned as a value
+                    target = self.as_value(self.tuples.items(target), "out", out, loc).name
                 out.append(ir.Return(ir.Var(target), loc))
         elif isinstance(node, ast.If):
             test = self.atom(node.test, "cond", out, loc)
@@ -139,6 +144,9 @@ class _Normalizer:
             stack = ir.Var(node.value.func.value.id)
             value = self.atom(node.value.args[0], stack.name, out, loc)
             out.append(ir.Push(stack, value, loc))
+        elif isinstance(node, ast.Expr) and self.tapes and isinstance(node.value, ast.Call):
+            # derivative code checks a value (`scalar_seed(out)`) or drops a popped adjoint
+            self.expr_into(node.value, self.namer.fresh("unused"), out, loc)
         elif isinstance(node, ast.Expr):
             self.unsupported("expression statements", node,
                              "assign the result to a variable; calls for their effect "
@@ -187,9 +195,13 @@ class _Normalizer:
                 # evaluate every right-hand side before assigning any target (`a, b = b, a`)
                 parts = [self.temp(e, n, out, loc) for e, n in zip(value.elts, names)]
             else:
-                whole = self.atom(value, "_".join(names), out, loc)
-                parts = []
-                for k, n in enumerate(names):
+                whole = self.value_of(value, "_".join(names), out, loc)
+                if isinstance(whole, list) and len(whole) != len(names):
+                    self.unsupported(f"unpacking a tuple of {len(whole)} into {len(names)} "
+                                     "names", value, "give one name per element")
+                # a tuple's elements directly; anything else is indexed at run time
+                parts = whole if isinstance(whole, list) else []
+                for k, n in enumerate([] if isinstance(whole, list) else names):
                     t = self.namer.fresh(n)
                     self.locals.add(t)
                     out.append(ir.GetItem(t, whole, ir.Index((ir.Const(k),)), loc))
@@ -226,13 +238,16 @@ class _Normalizer:
         simple = self.simple_atom(node)
         if simple is not None:
             return simple
-        return self.temp(node, base, out, loc)
+        return self.as_value(self.value_of(node, base, out, loc), base, out, loc)
 
     def temp(self, node: ast.expr, base: str, out: list, loc) -> ir.Var:
         stmt_start = len(out)
         self.expr_into(node, _PLACEHOLDER, out, loc, base)
         name = self.namer.fresh(base)  # numbered after the parts it depends on
         _rename_last(out, stmt_start, _PLACEHOLDER, name)
+        if _PLACEHOLDER in self.tuples.elements:  # it computed a tuple
+            self.tuples.elements[name] = self.tuples.elements.pop(_PLACEHOLDER)
+            self.tuples.where[name] = self.tuples.where.pop(_PLACEHOLDER)
         self.locals.add(name)
         return ir.Var(name)
 
@@ -247,7 +262,9 @@ class _Normalizer:
             v = node.operand.value
             return ir.Const(-v if isinstance(node.op, ast.USub) else v)
         if isinstance(node, ast.Name):
-            if node.id in self.locals:
+            if node.id in self.tuples.elements:
+                return None  # not one value: see tuples.py
+            if node.id in self.locals or node.id in self.tuples.names:
                 return ir.Var(node.id)
             return ir.Const(self.global_value(node))
         if isinstance(node, ast.Attribute) and not self.is_local_base(node):
@@ -264,6 +281,13 @@ class _Normalizer:
         """Emit statements computing `node` with the last one assigning `target`; temporaries
         are named after `base` (default: the target)."""
         base = base or target
+        if self.is_tuple_expr(node):
+            value = self.value_of(node, base, out, loc)
+            if isinstance(value, list):
+                self.bind_tuple(target, value, out, loc, base)
+            else:
+                out.append(ir.Assign(target, None, (value,), loc))
+            return
         simple = self.simple_atom(node)
         if simple is not None:
             out.append(ir.Assign(target, None, (simple,), loc))
@@ -292,7 +316,12 @@ class _Normalizer:
             self.compare(node, target, out, loc, base)
         elif isinstance(node, (ast.BoolOp, ast.IfExp)) and target != _PLACEHOLDER:
             # lowered to an If: compute into a temporary so the target is assigned once
-            out.append(ir.Assign(target, None, (self.temp(node, base, out, loc),), loc))
+            temp = self.temp(node, base, out, loc)
+            items = self.tuples.items(temp.name)
+            if items is not None:
+                self.bind_tuple(target, items, out, loc, base)
+            else:
+                out.append(ir.Assign(target, None, (temp,), loc))
         elif isinstance(node, ast.BoolOp):
             self.boolop(node, target, out, loc, base)
         elif isinstance(node, ast.IfExp):
@@ -316,9 +345,6 @@ class _Normalizer:
                 self.unsupported("subscripts of constants", node, "index a variable")
             index = self.index(node.slice, base, out, loc)
             out.append(ir.GetItem(target, receiver, index, loc))
-        elif isinstance(node, ast.Tuple):
-            items = tuple(self.atom(e, base, out, loc) for e in node.elts)
-            out.append(ir.Assign(target, TUPLE, items, loc))
         else:
             self.unsupported(_construct_name(node), node,
                              "see docs/language.md for the supported expressions")
@@ -363,6 +389,13 @@ class _Normalizer:
                 args = [receiver, ir.Var(t)]
         else:
             fn = self.resolve(func)
+            if fn is len and len(node.args) == 1 and not node.keywords:
+                value = self.value_of(node.args[0], base, out, loc)
+                if isinstance(value, list):  # the length of a tuple is known here
+                    out.append(ir.Assign(target, None, (ir.Const(len(value)),), loc))
+                else:
+                    out.append(ir.Assign(target, lookup(len), (value,), loc))
+                return
             rule = lookup(fn)
             if rule is None:
                 fn = getattr(fn, "py_func", fn)  # a @numba.njit helper: inline its Python body
@@ -386,9 +419,9 @@ class _Normalizer:
                              "write the recursion as a loop")
         callee = parse(fn)
         check(callee)
-        args = [self.atom(a, base, out, loc) for a in node.args]
-        kwargs = {k.arg: self.atom(k.value, base, out, loc) for k in node.keywords}
-        child = _Normalizer(callee, self.namer, self.stack)
+        args = [self.element(a, base, out, loc) for a in node.args]  # tuples stay tuples
+        kwargs = {k.arg: self.element(k.value, base, out, loc) for k in node.keywords}
+        child = _Normalizer(callee, self.namer, self.stack, self.tuples)
         child.return_target, child.return_base = target, base
         child.loops = self.loops
         out.extend(child.inlined_body(self.bind_call(callee, fn, args, kwargs, node), loc))
@@ -421,8 +454,14 @@ class _Normalizer:
         body = _Rename(rename, {p: a for p, a in bound.items() if isinstance(a, ir.Const)
                                 and p not in assigned}).visit_body(tree.body)
         self.locals = set(rename.values())
-        out = [ir.Assign(rename[p], None, (a,), loc) for p, a in bound.items()
-               if p in assigned]
+        out: list = []
+        for p, a in bound.items():
+            if p not in assigned:
+                continue
+            if self.tuples.is_tuple(a):
+                self.bind_tuple(rename[p], self.tuples.items(a.name), out, loc)
+            else:
+                out.append(ir.Assign(rename[p], None, (a,), loc))
         lowered = Jumps(self.namer.exact_or_fresh, hoist=self.loops > 0).function_body(body)
         self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
         out.extend(self.block(lowered))
@@ -551,8 +590,10 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
     for k, (s, loops) in enumerate(order):
         if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Var):
             src = s.args[0].name
+            shared = {n for n in (src, s.target) if not _rebound_before_written(body, s, n)}
             if (src in written or s.target in written) and src not in temps and \
-                    _written_after(order, k, {src, s.target}, loops):
+                    (src in params or _read_after(order, k, src, loops)) and \
+                    _written_after(order, k, shared, loops):
                 raise UnsupportedError(
                     f"`{s.target} = {src}`: an array written with subscripts shared under "
                     "two names", s.loc, f"make a copy: `{s.target} = {src}.copy()`")
@@ -562,6 +603,37 @@ def check_writes(body: list, params: list[str], temps: set[str]) -> None:
                 f"keeping the slice `{s.target} = {s.array.name}[...]` of an array that is "
                 "written with subscripts", s.loc,
                 f"copy the slice (`{s.array.name}[...].copy()`) or index it where it is used")
+
+
+def _read_after(order: list, k: int, name: str, loops: tuple) -> bool:
+    """Whether `name` is read after statement k (later, or in a loop around it): an array
+    whose old name is never read again may be shared with the new one."""
+    return any(name in ir.reads(s) and (j > k or set(loops) & set(around))
+               for j, (s, around) in enumerate(order))
+
+
+def _rebound_before_written(body: list, copy: ir.Assign, name: str) -> bool:
+    """Whether `name`, one of the two sharing an array after `copy`, is bound to another value
+    later in the same block before anything writes into it: later writes through that name
+    cannot reach the shared array."""
+    block = _block_of(body, copy)
+    after = block[next(i for i, t in enumerate(block) if t is copy) + 1:]
+    for t in after:
+        if any(isinstance(w, ir.SetItem) and w.array.name == name for w in ir.walk([t])):
+            return False
+        if isinstance(t, (ir.Assign, ir.GetItem, ir.Pop)) and t.target == name:
+            return True
+    return False
+
+
+def _block_of(body: list, stmt) -> list:
+    if any(t is stmt for t in body):
+        return body
+    for t in body:
+        for inner in (getattr(t, f, None) for f in ("body", "orelse", "test_block")):
+            if isinstance(inner, list) and any(u is stmt for u in ir.walk(inner)):
+                return _block_of(inner, stmt)
+    raise AssertionError("statement not in body")
 
 
 def _read_after_write(order: list, k: int, view: ir.GetItem, loops: tuple) -> bool:

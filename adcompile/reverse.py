@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .analysis import Analysis, assigned_in
+from .dtypes import Join, witnesses
 from .naming import Namer
 from .templates import atom, instantiate, name, primal, simplify
 
@@ -81,12 +82,32 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
         backward[1:1] = seed  # under the comment quoting the return statement
     else:
         backward[0:0] = [comment(_quote(ret.loc), ret.loc)] + seed
+    if with_value and isinstance(ret.value, ir.Var):
+        ret_ast = _keep_value(ret.value.name, forward, backward, namer)
     grads = [_call("as_gradient", _returned_adjoint(p, back.adj.state, namer), name(p))
              for p in wrt]
     grads_ast = grads[0] if not as_tuple else \
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
     return Derivative(fn.name, params, forward, backward, fwd.tapes, returned, back.recomputed)
+
+
+def _keep_value(var: str, forward: list, backward: list, namer: Namer) -> ast.expr:
+    """The returned value as the forward sweep left it. The backward sweep restores variables
+    to earlier versions (`l = l_saved`) and puts overwritten entries back (`l[i] = l_old`):
+    a returned variable it touches is kept aside first, copied if written in place."""
+    rebound = written = False
+    for node in ast.walk(ast.Module(body=backward, type_ignores=[])):
+        if isinstance(node, ast.Name) and node.id == var and isinstance(node.ctx, ast.Store):
+            rebound = True
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
+                isinstance(node.value, ast.Name) and node.value.id == var:
+            written = True
+    if not (rebound or written):
+        return name(var)
+    kept = namer.exact_or_fresh("value")
+    forward.append(_assign(kept, _call("copy_of", name(var)) if written else name(var)))
+    return name(kept)
 
 
 def _returned_adjoint(param: str, state: dict, namer: Namer) -> ast.expr:
@@ -179,6 +200,7 @@ class _Forward:
         self.tapes: list[str] = []
         self.tape_of: dict[tuple, str] = {}
         self.iteration_tapes: dict[int, list[str]] = {}  # replayed for-loop -> its tapes
+        self.written = facts.written
 
     def block(self, body: list, mode: str = TAPED) -> list[ast.stmt]:
         return _with_comments(body, lambda s: self.stmt(s, mode))
@@ -228,8 +250,13 @@ class _Forward:
                                 value=name(v), lineno=0) for v, t in zip(carried, tapes)]
         code = self.for_(s, body, taped)
         size = self.capacity(s) if s.counted else name(s.trips)
-        allocate = [_assign(t, _call("new_tape", name(v), size)) for v, t in zip(carried, tapes)]
+        allocate = [_assign(t, _call("new_tape", name(v), size, *map(atom, self.like(v))))
+                    for v, t in zip(carried, tapes)]
         return code[:-1] + allocate + code[-1:]
+
+    def like(self, var: str) -> list[ir.Atom]:
+        """What a tape of `var` takes its type from, beside `var`'s value before the loop."""
+        return witnesses(var, self.facts.dtypes.get(var, Join()))
 
     def for_(self, s: ir.For, body: list, taped: bool) -> list[ast.stmt]:
         bounds = _range_args(s)
@@ -284,10 +311,13 @@ class _Forward:
             if key not in self.saved:  # a replayed body is written once per emission: reuse
                 self.saved[key] = self.slot(save.var + "_saved", key if save.tape else None)
             tape = self.saved[key]
+            value = name(save.var)
+            if save.var in self.written:  # an alias would see the writes (and be refused
+                value = _call("copy_of", value)  # when this code is differentiated again)
             if save.tape:
-                code = ast.Expr(value=_method(tape, "append", name(save.var)))
+                code = ast.Expr(value=_method(tape, "append", value))
             else:
-                code = _assign(tape, name(save.var))
+                code = _assign(tape, value)
             (after if save.after else before).append(code)
         return before, after
 

@@ -15,10 +15,13 @@ Generated code embeds ``RUNTIME_VERSION``: bump it whenever a helper's behavior
 changes, so that stale Numba caches of generated code are not reused.
 """
 
+import operator
+
 import numpy as np
 from numba.core import errors, types
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import overload, register_jitable
+from numba.np.numpy_support import as_dtype, from_dtype
 
 # Vectorized transcendentals for array operands (generated code calls them in place of np.*).
 from .kernels import exp as fast_exp
@@ -28,7 +31,7 @@ from .kernels import sigmoid as fast_sigmoid
 from .kernels import softplus as fast_softplus
 from .kernels import tanh as fast_tanh
 
-RUNTIME_VERSION = "3"
+RUNTIME_VERSION = "4"
 
 # The helpers generated code may import (RUNTIME_VERSION is deliberately not one of them).
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "scalar_seed",
     "sum_adjoint",
     "tie_weights",
+    "tuple_index",
     "unbroadcast",
     "zeros_like",
 ]
@@ -899,25 +903,58 @@ def _ol_copy_of(x):
 # new_tape: storage for one value per loop iteration
 # ---------------------------------------------------------------------------
 
-def new_tape(x, n):
+def new_tape(x, n, *like):
     """Room for `n` values like `x`, written `tape[k] = x` and read `x = tape[k]`: an array for
-    scalars, a list for arrays (which keeps references: nothing is copied)."""
+    scalars, a list for arrays (which keeps references: nothing is copied). A scalar tape
+    takes the join of the types of `x` and of `like`, the values whose types decide what the
+    variable holds later (`out = 1` before `out = out * a`: floats like `a`)."""
     if isinstance(x, np.ndarray):
         return [x] * n
-    return np.empty(n, np.asarray(x).dtype)
+    return np.empty(n, np.result_type(x, *like))
+
+
+def _nb_dtype(t):
+    t = getattr(t, "literal_type", t)
+    return as_dtype(t.dtype if isinstance(t, types.Array) else t)
 
 
 @overload(new_tape)
-def _ol_new_tape(x, n):
+def _ol_new_tape(x, n, *like):
     if isinstance(x, types.Array) and x.ndim > 0:
         # any-layout elements: a later iteration may hold a view (a slice) of another array
-        return lambda x, n: [x[::1]] * n
+        return lambda x, n, *like: [x[::1]] * n
     if isinstance(x, types.Array):
-        return lambda x, n: [x] * n
+        return lambda x, n, *like: [x] * n
     if isinstance(x, (types.Float, types.Integer, types.Boolean)):
-        dtype = x
-        return lambda x, n: np.empty(n, dtype)
+        # Numba's own promotion: an int64 times a float32 is a float64 in compiled code
+        dtype = from_dtype(np.result_type(_nb_dtype(x), *(_nb_dtype(t) for t in like)))
+        return lambda x, n, *like: np.empty(n, dtype)
     raise errors.TypingError(f"adcompile: cannot save values of type {x} across iterations")
+
+
+# ---------------------------------------------------------------------------
+# tuple_index: a run-time index into a tuple, as Python checks it
+# ---------------------------------------------------------------------------
+
+def tuple_index(i, n):
+    """The position `i` names in a tuple of `n` elements (`-1` is `n - 1`); an IndexError
+    out of range, as Python raises, never some other element."""
+    i = operator.index(i)
+    if not -n <= i < n:
+        raise IndexError("adcompile: tuple index out of range")
+    return i + n if i < 0 else i
+
+
+@overload(tuple_index)
+def _ol_tuple_index(i, n):
+    if not isinstance(i, (types.Integer, types.Boolean)):
+        raise errors.TypingError(f"adcompile: tuple indices must be integers, not {i}")
+
+    def impl(i, n):
+        if not -n <= i < n:
+            raise IndexError("adcompile: tuple index out of range")
+        return i + n if i < 0 else i
+    return impl
 
 
 # ---------------------------------------------------------------------------

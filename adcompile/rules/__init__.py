@@ -37,6 +37,9 @@ class Rule:
     imports: tuple[tuple[str, str], ...] = ()  # (module, name) generated code must import
     jvp: Callable | None = None  # the runnable forward rule
     jvp_exprs: dict[str, ast.expr] = field(default_factory=dict, repr=False)
+    # the result's dtype: "promote" (the inputs' join), "float" (at least a float), "bool",
+    # "int", or "dtype" (the dtype argument's); see dtypes.py
+    result: str = "float"
 
     @property
     def differentiable(self) -> bool:
@@ -100,13 +103,15 @@ def defvjp(
     primal: PrimalWriter | None = None,
     method: str | None = None,
     name: str | None = None,
+    result: str = "float",
 ) -> Callable[[Callable], Callable]:
     """Register the reverse rule of `fns` (each a function user code may call).
 
     `wrt` names the differentiable parameters (default: those without a default value);
     `primal` writes the forward call (default: the NumPy function by name); `method` also
-    binds `x.<method>(...)`; `name` overrides the rule's name (default: the function's).
-    Example::
+    binds `x.<method>(...)`; `name` overrides the rule's name (default: the function's);
+    `result` is the result's dtype: "float" (default: a float, or the inputs' float type),
+    "promote" (the inputs' join, as `+` gives: ints stay ints). Example::
 
         @defvjp(np.tanh)
         def tanh(x, out, dout):
@@ -126,6 +131,7 @@ def defvjp(
             vjp=rule_fn,
             vjp_exprs=_returned_exprs(rule_fn, names),
             imports=() if primal or numpy_name(fns[0]) else _import_of(fns[0]),
+            result=result,
         )
         _bind(rule, fns, method)
         return rule_fn
@@ -153,13 +159,15 @@ def defjvp(fn: Any) -> Callable[[Callable], Callable]:
 
 
 def nondiff(*fns: Any, params: tuple[str, ...] = ("x",), primal: PrimalWriter | None = None,
-            method: str | None = None, name: str | None = None) -> Rule:
+            method: str | None = None, name: str | None = None,
+            result: str = "promote") -> Rule:
     """Declare functions whose result carries no derivative (shapes, indices, comparisons)."""
     rule = Rule(
         name=name or getattr(fns[0], "__name__", "nondiff"),
         params=params,
         defaults={},
         primal=primal or _default_primal(fns[0]),
+        result=result,
     )
     _bind(rule, fns, method)
     return rule

@@ -159,7 +159,7 @@ def arctan_jvp(x, out, x_dot):
     return x_dot / (1.0 + x * x)
 
 
-@defvjp(np.abs, np.absolute, builtins.abs, primal=lambda x: call("np.abs", x))
+@defvjp(np.abs, np.absolute, builtins.abs, primal=lambda x: call("np.abs", x), result="promote")
 def abs(x, out, dout):
     return dout * np.sign(x)
 
@@ -169,7 +169,7 @@ def abs_jvp(x, out, x_dot):
     return x_dot * np.sign(x)
 
 
-@defvjp(np.square)
+@defvjp(np.square, result="promote")
 def square(x, out, dout):
     return dout * (2.0 * x)
 
@@ -179,7 +179,7 @@ def square_jvp(x, out, x_dot):
     return x_dot * (2.0 * x)
 
 
-@defvjp(np.negative, operator.neg, primal=lambda x: ast.UnaryOp(op=ast.USub(), operand=x))
+@defvjp(np.negative, operator.neg, primal=lambda x: ast.UnaryOp(op=ast.USub(), operand=x), result="promote")
 def negative(x, out, dout):
     return -dout
 
@@ -189,7 +189,7 @@ def negative_jvp(x, out, x_dot):
     return -x_dot
 
 
-@defvjp(np.copy, method="copy")
+@defvjp(np.copy, method="copy", result="promote")
 def copy(x, out, dout):
     return dout
 
@@ -212,7 +212,7 @@ def float_jvp(x, out, x_dot):
 # ---------------------------------------------------------------- arithmetic (broadcasting)
 
 
-@defvjp(np.add, operator.add, primal=_binop(ast.Add()))
+@defvjp(np.add, operator.add, primal=_binop(ast.Add()), result="promote")
 def add(x, y, out, dout):
     return unbroadcast(dout, x), unbroadcast(dout, y)
 
@@ -222,7 +222,7 @@ def add_jvp(x, y, out, x_dot, y_dot):
     return broadcast_like(x_dot, out), broadcast_like(y_dot, out)
 
 
-@defvjp(np.subtract, operator.sub, primal=_binop(ast.Sub()))
+@defvjp(np.subtract, operator.sub, primal=_binop(ast.Sub()), result="promote")
 def subtract(x, y, out, dout):
     return unbroadcast(dout, x), unbroadcast(-dout, y)
 
@@ -232,7 +232,7 @@ def subtract_jvp(x, y, out, x_dot, y_dot):
     return broadcast_like(x_dot, out), broadcast_like(-y_dot, out)
 
 
-@defvjp(np.multiply, operator.mul, primal=_binop(ast.Mult()))
+@defvjp(np.multiply, operator.mul, primal=_binop(ast.Mult()), result="promote")
 def multiply(x, y, out, dout):
     return unbroadcast(dout * y, x), unbroadcast(dout * x, y)
 
@@ -252,7 +252,7 @@ def divide_jvp(x, y, out, x_dot, y_dot):
     return x_dot / y, -(out * y_dot) / y
 
 
-@defvjp(np.power, operator.pow, builtins.pow, primal=_binop(ast.Pow()))
+@defvjp(np.power, operator.pow, builtins.pow, primal=_binop(ast.Pow()), result="promote")
 def power(x, y, out, dout):
     return unbroadcast(dout * y * x ** (y - 1), x), unbroadcast(dout * out * np.log(x), y)
 
@@ -262,7 +262,7 @@ def power_jvp(x, y, out, x_dot, y_dot):
     return x_dot * y * x ** (y - 1), y_dot * out * np.log(x)
 
 
-@defvjp(np.maximum)
+@defvjp(np.maximum, result="promote")
 def maximum(x, y, out, dout):
     return (
         unbroadcast(dout * (x == out) / (like(1.0, dout) + (x == y)), x),
@@ -278,7 +278,7 @@ def maximum_jvp(x, y, out, x_dot, y_dot):
     )
 
 
-@defvjp(np.minimum)
+@defvjp(np.minimum, result="promote")
 def minimum(x, y, out, dout):
     return (
         unbroadcast(dout * (x == out) / (like(1.0, dout) + (x == y)), x),
@@ -301,7 +301,7 @@ def _where(condition, x, y):
                          slice=ast.Tuple(elts=[], ctx=ast.Load()), ctx=ast.Load())
 
 
-@defvjp(np.where, wrt=("x", "y"), primal=_where)
+@defvjp(np.where, wrt=("x", "y"), primal=_where, result="promote")
 def where(condition, x, y, out, dout):
     return (
         unbroadcast(np.where(condition, dout, zeros_like(dout))[()], x),
@@ -326,7 +326,7 @@ def _clip(x, a_min, a_max):
     return x if is_const(a_max, None) else call("np.minimum", x, a_max)
 
 
-@defvjp(np.clip, wrt="x", primal=_clip)
+@defvjp(np.clip, wrt="x", primal=_clip, result="promote")
 def clip(x, a_min, a_max, out, dout):
     return unbroadcast(dout * ((out != a_min) & (out != a_max)), x)
 
@@ -339,7 +339,7 @@ def clip_jvp(x, a_min, a_max, out, x_dot):
 # ---------------------------------------------------------------- linear algebra
 
 
-@defvjp(np.matmul, operator.matmul, primal=_binop(ast.MatMult()))
+@defvjp(np.matmul, operator.matmul, primal=_binop(ast.MatMult()), result="promote")
 def matmul(x, y, out, dout):
     return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
 
@@ -349,7 +349,7 @@ def matmul_jvp(x, y, out, x_dot, y_dot):
     return x_dot @ y, x @ y_dot
 
 
-@defvjp(np.dot, method="dot")
+@defvjp(np.dot, method="dot", result="promote")
 def dot(x, y, out, dout):
     return matmul_adjoint_x(dout, x, y), matmul_adjoint_y(dout, x, y)
 
@@ -359,7 +359,7 @@ def dot_jvp(x, y, out, x_dot, y_dot):
     return np.dot(x_dot, y), np.dot(x, y_dot)
 
 
-@defvjp(np.outer)
+@defvjp(np.outer, result="promote")
 def outer(x, y, out, dout):
     return dout @ y, x @ dout
 
@@ -369,7 +369,7 @@ def outer_jvp(x, y, out, x_dot, y_dot):
     return np.outer(x_dot, y), np.outer(x, y_dot)
 
 
-@defvjp(np.transpose, method="transpose", primal=lambda x: ast.Attribute(value=x, attr="T"))
+@defvjp(np.transpose, method="transpose", primal=lambda x: ast.Attribute(value=x, attr="T"), result="promote")
 def transpose(x, out, dout):
     return dout.T
 
@@ -383,7 +383,7 @@ ATTRIBUTES["T"] = RULES[np.transpose]
 
 
 @defvjp(np.reshape, wrt="x", method="reshape", name="reshape",
-        primal=lambda x, shape: call("reshape", x, shape))
+        primal=lambda x, shape: call("reshape", x, shape), result="promote")
 def reshape_rule(x, shape, out, dout):
     return reshape_like(dout, x)
 
@@ -396,7 +396,7 @@ def reshape_jvp(x, shape, out, x_dot):
 # ---------------------------------------------------------------- reductions
 
 
-@defvjp(np.sum, method="sum", primal=_reduction("sum", "reduce_sum"))
+@defvjp(np.sum, method="sum", primal=_reduction("sum", "reduce_sum"), result="promote")
 def sum(x, axis=None, keepdims=False, out=None, dout=None):
     return sum_adjoint(dout, x, axis, keepdims)
 
@@ -416,7 +416,7 @@ def mean_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
     return reduce_mean(x_dot, axis, keepdims)
 
 
-@defvjp(np.max, np.amax, method="max", primal=_reduction("max", "reduce_max"))
+@defvjp(np.max, np.amax, method="max", primal=_reduction("max", "reduce_max"), result="promote")
 def max(x, axis=None, keepdims=False, out=None, dout=None):
     return maxmin_adjoint(dout, x, out, axis, keepdims)
 
@@ -426,7 +426,7 @@ def max_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
     return reduce_sum(x_dot * tie_weights(x, out, axis, keepdims), axis, keepdims)
 
 
-@defvjp(np.min, np.amin, method="min", primal=_reduction("min", "reduce_min"))
+@defvjp(np.min, np.amin, method="min", primal=_reduction("min", "reduce_min"), result="promote")
 def min(x, axis=None, keepdims=False, out=None, dout=None):
     return maxmin_adjoint(dout, x, out, axis, keepdims)
 
@@ -438,22 +438,29 @@ def min_jvp(x, axis=None, keepdims=False, out=None, x_dot=None):
 
 # ---------------------------------------------------------------- non-differentiable
 
-for _fn in (np.zeros, np.ones, np.empty, np.full, np.arange, np.eye):
-    nondiff(_fn, params=("shape", "dtype"))
-for _fn in (np.zeros_like, np.ones_like, np.empty_like, np.sign, np.floor, np.ceil, np.isnan,
-            np.isfinite, np.argmax, np.argmin, np.shape, np.size, np.ndim, builtins.len,
-            builtins.int, builtins.bool, math.floor, math.ceil):
+for _fn in (np.zeros, np.ones, np.empty, np.full, np.eye):
+    nondiff(_fn, params=("shape", "dtype"), result="dtype")
+nondiff(np.arange, params=("shape", "dtype"))
+for _fn in (np.zeros_like, np.ones_like, np.empty_like, np.sign):
     nondiff(_fn)
+for _fn in (np.floor, np.ceil):
+    nondiff(_fn, result="float")
+for _fn in (np.isnan, np.isfinite, builtins.bool):
+    nondiff(_fn, result="bool")
+for _fn in (np.argmax, np.argmin, np.shape, np.size, np.ndim, builtins.len, builtins.int,
+            math.floor, math.ceil):
+    nondiff(_fn, result="int")
 ATTRIBUTES["shape"] = nondiff(np.shape, primal=lambda x: ast.Attribute(value=x, attr="shape"),
-                              name="shape")
+                              name="shape", result="int")
 ATTRIBUTES["size"] = nondiff(np.size, primal=lambda x: ast.Attribute(value=x, attr="size"),
-                             name="size")
+                             name="size", result="int")
 ATTRIBUTES["ndim"] = nondiff(np.ndim, primal=lambda x: ast.Attribute(value=x, attr="ndim"),
-                             name="ndim")
+                             name="ndim", result="int")
 for _op, _fn in ((ast.Lt(), operator.lt), (ast.LtE(), operator.le), (ast.Gt(), operator.gt),
                  (ast.GtE(), operator.ge), (ast.Eq(), operator.eq), (ast.NotEq(), operator.ne)):
-    nondiff(_fn, params=("x", "y"), primal=_compare(_op))
-nondiff(operator.not_, primal=lambda x: ast.UnaryOp(op=ast.Not(), operand=x), name="not_")
+    nondiff(_fn, params=("x", "y"), primal=_compare(_op), result="bool")
+nondiff(operator.not_, primal=lambda x: ast.UnaryOp(op=ast.Not(), operand=x), name="not_",
+        result="bool")
 nondiff(operator.and_, params=("x", "y"), name="and_", primal=_binop(ast.BitAnd()))
 nondiff(operator.or_, params=("x", "y"), name="or_", primal=_binop(ast.BitOr()))
 nondiff(operator.floordiv, params=("x", "y"), primal=_binop(ast.FloorDiv()))
@@ -469,12 +476,14 @@ for _helper, _numpy in ((runtime.reduce_sum, np.sum), (runtime.reduce_mean, np.m
                         (runtime.reduce_max, np.max), (runtime.reduce_min, np.min),
                         (runtime.reshape, np.reshape)):
     RULES[_helper] = RULES[_numpy]
-for _fn in (runtime.like, runtime.zeros_like, runtime.scalar_seed, runtime.tie_weights,
-            runtime.new_tape, builtins.range):
-    nondiff(_fn)
+for _fn in (runtime.like, runtime.zeros_like, runtime.scalar_seed, runtime.tie_weights):
+    nondiff(_fn, result="float")
+nondiff(runtime.new_tape)
+nondiff(runtime.tuple_index, params=("i", "n"), result="int")
+nondiff(builtins.range, result="int")
 
 
-@defvjp(runtime.copy_of, name="copy_of")
+@defvjp(runtime.copy_of, name="copy_of", result="promote")
 def copy_of_rule(x, out, dout):
     return dout
 

@@ -61,7 +61,15 @@ def inner_loop_in_writing_loop(x):
 # autograd cannot differentiate in-place writes: these are checked against finite differences
 AUTOGRAD = False
 
+def returned_after_write(w):
+    z = w * 2.0
+    z[0] = z[1] * z[2]
+    z = np.tanh(z)
+    return np.sum(z)
+
+
 CASES = [
+    case(returned_after_write, normal(3), wrt=0),
     case(fill_sequence, 0.3, 6),
     case(accumulate_into, normal(3, 3), normal(3), wrt=(0, 1)),
     case(overwrite_after_read, normal(4)),
