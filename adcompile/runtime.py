@@ -904,13 +904,12 @@ def _ol_copy_of(x):
 # ---------------------------------------------------------------------------
 
 def new_tape(x, n, *like):
-    """Room for `n` values like `x`, written `tape[k] = x` and read `x = tape[k]`: an array for
-    scalars, a list for arrays (which keeps references: nothing is copied). A scalar tape
-    takes the join of the types of `x` and of `like`, the values whose types decide what the
-    variable holds later (`out = 1` before `out = out * a`: floats like `a`)."""
-    if isinstance(x, np.ndarray):
-        return [x] * n
-    return np.empty(n, np.result_type(x, *like))
+    """Room for `n` values like `x`, written `tape[k] = x` and read `x = tape[k]`. Compiled, an
+    array for scalars, typed by the join of the types of `x` and of `like`, the values whose
+    types decide what the variable holds later (`out = 1` before `out = out * a`: floats like
+    `a`); a list for arrays (which keeps references: nothing is copied). As Python, a list,
+    which keeps every value exactly as the forward sweep computed it."""
+    return [x] * n
 
 
 def _nb_dtype(t):
