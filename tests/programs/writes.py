@@ -68,7 +68,16 @@ def returned_after_write(w):
     return np.sum(z)
 
 
+def write_then_rebind(w):
+    z = w * 2.0
+    y = np.sum(z * w)
+    z[0] = y
+    z = np.tanh(z)
+    return np.sum(z) + y
+
+
 CASES = [
+    case(write_then_rebind, normal(3), wrt=0),
     case(returned_after_write, normal(3), wrt=0),
     case(fill_sequence, 0.3, 6),
     case(accumulate_into, normal(3, 3), normal(3), wrt=(0, 1)),

@@ -1,0 +1,35 @@
+"""Wrong numbers found once, each kept as the smallest program that showed it, checked against
+finite differences compiled and uncompiled."""
+
+import numpy as np
+import pytest
+
+import adcompile as ad
+from tests.oracles import finite_differences
+
+
+def write_then_rebind_in_loop(w, n):
+    z = w * 2.0
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(z * w)
+        z[i % 3] = s * 0.1  # the old entry must go back into this array...
+        z = np.tanh(z)  # ...though `z` names another one by then
+    return np.sum(z) + s
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+def test_restored_entries_go_to_the_array_written(jit):
+    # saved references to `z` once saw the next iteration's writes: a wrong derivative
+    w = np.array([0.3, -0.2, 0.5])
+    got = ad.grad(write_then_rebind_in_loop, jit=jit)(w, 4)
+    np.testing.assert_allclose(got, finite_differences(write_then_rebind_in_loop, [w, 4], 0)[0],
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_its_second_derivative_is_refused_not_wrong():
+    # the first derivative shares arrays between names around its loop, which the check
+    # on written arrays cannot prove safe: a clear refusal
+    g = ad.grad(write_then_rebind_in_loop, jit=False)
+    with pytest.raises(ad.UnsupportedError, match="shared under two names"):
+        ad.vjp(g, wrt=0, jit=False)
