@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .errors import UnsupportedError
-from .dtypes import Join, joins
+from .dtypes import Join, check_ranks, joins
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ def active_vars(fn: ir.Function, wrt: list[str]) -> set[str]:
     """Variables that depend on `wrt` through differentiable operations."""
     active = _active(fn, set(wrt))
     _check_tuple_values(fn, active)
+    check_ranks(fn)
     return active
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import forward
-from .errors import GradCallError
+from .compile import njit_entry
+from .errors import GradCallError, InternalCompilerError, UnsupportedError
 from .pipeline import forward_mode, reverse_mode
 
 Wrt = int | str | tuple
@@ -25,6 +28,7 @@ class GradFunction:
         self._module = transformed.module
         self._parsed = transformed.parsed
         self.path = transformed.path
+        _LIVE[self.path.stem] = self  # for errors raised inside users' njit code
 
     @property
     def source(self) -> str:
@@ -38,90 +42,265 @@ class GradFunction:
         except Exception as exc:  # noqa: BLE001  (translated, never swallowed)
             raise self._translate(exc, args) from None
 
-    def _translate(self, exc: Exception, args: tuple) -> Exception:
-        text = str(exc)
-        ours = re.search(r"adcompile: [^\n]*", text)
-        fn = self._parsed
-        where = f'{fn.filename}, line {fn.tree.lineno}, in {fn.name}'
-        if ours:
-            return GradCallError(f"{ours.group(0)}\n  (calling the derivative of {where})")
-        first = next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__)
-        if _compile_failure(exc):
-            # Numba's own failure while compiling code it typed: not the arguments' fault
-            loc = self._source_line(text) or self._compiling_line(exc)
-            return GradCallError(
-                f"{_quote(loc) if loc else _where_line(fn)}adcompile: Numba failed to compile "
-                f"the derivative of {fn.name}: {type(exc).__name__}: {first}\n"
-                "hint: `jit=False` runs the derivative as plain Python; "
-                "`adcompile.source(g)` shows the generated code")
-        loc = self._source_line(text) or self._replay(args)
-        if loc is None and not _is_numba_error(exc):
-            return exc
-        at = _quote(loc) if loc else _where_line(fn)
-        return GradCallError(
-            f"{at}adcompile: the derivative of {fn.name} failed for these arguments: {first}\n"
-            "hint: check the arguments' shapes and dtypes; `adcompile.source(g)` shows the "
-            "generated code")
+    # ---- a failed call, as the error users see -------------------------------------------
+    #
+    # Compiled code says neither which of its lines failed nor, for a typing failure, whose
+    # fault it is. The generated code run as Python (`_replay`) stops at the failing line; where
+    # a typing failure is (`_adcompile_wrote`) tells adcompile's code from the user's.
 
-    def _compiling_line(self, exc: Exception):
-        """The source line of the generated statement Numba was compiling when it failed (its
-        lowering keeps it in `self.loc`), if any."""
+    def _translate(self, exc: Exception, args: tuple) -> Exception:
+        if _OURS.search(str(exc)):
+            return self._ours(exc)
+        if _compile_failure(exc):
+            return self._compile_error(exc, args)
+        return self._run_error(exc, args)
+
+    def _compile_error(self, exc: Exception, args: tuple) -> Exception:
+        """Numba failed to compile the derivative for these arguments' types."""
+        from numba.core.errors import TypingError
+
+        line = self._generated_line(str(exc)) or self._compiling_line(exc)
+        if isinstance(exc, TypingError):
+            unjoined = self._no_join(str(exc), line)
+            if unjoined is not None:
+                return unjoined
+            if _about_arguments(exc, args):
+                return self._argument_types_error(exc, line, args)
+            failed_at, replayed = self._replay(args)
+            if failed_at is not None:  # the arguments do not fit the Python code either
+                return self._replayed_error(replayed, failed_at, args)
+            if not self._adcompile_wrote(line, str(exc)):  # the user's NumPy, on these types
+                return self._argument_types_error(exc, line, args)
+        loc = self._module.lines.get(line)
+        return InternalCompilerError(
+            f"`{loc.text.strip()}`" if loc else f"the derivative of {self._parsed.name}", loc,
+            f"Numba raised {type(exc).__name__}: {_reason(exc)}", self._generated(line),
+            "`jit=False` runs the same derivative as plain Python, uncompiled")
+
+    def _no_join(self, text: str, line: int | None) -> UnsupportedError | None:
+        """A variable given values of two types that have no join (a scalar on one path and an
+        array on the other, arrays of two ranks), which Numba cannot unify: at the user's
+        assignments of it."""
+        found = _UNIFY.search(text)
+        if found is None:
+            return None
+        first, second, var = found.groups()
+        fn = self._parsed
+        stores = sorted({n.lineno: n for n in ast.walk(fn.tree) if isinstance(n, ast.Name)
+                         and n.id == var and isinstance(n.ctx, ast.Store)}.items())
+        loc = fn.location(stores[0][1]) if stores else self._module.lines.get(line)
+        where = ("assigned at lines " + ", ".join(str(k) for k, _ in stores)) if stores else \
+            "assigned on two paths"
+        return UnsupportedError(
+            f"`{var}` holding values of two types with no join ({first} and {second})", loc,
+            f"{where}: give it the same kind of value everywhere (an array of one rank, or a "
+            "scalar), or use two names")
+
+    def _run_error(self, exc: Exception, args: tuple) -> Exception:
+        """The compiled derivative raised while running."""
+        line, replayed = self._raise_site(exc), None
+        if line is None:
+            line, replayed = self._replay(args, divide=isinstance(exc, ZeroDivisionError))
+            if line is None and replayed is not None:
+                return exc  # the call itself is wrong (the number of arguments): as Python says
+        return self._failed_for_arguments(exc, line)
+
+    def _failed_for_arguments(self, exc: Exception, line: int | None,
+                              context: str = "") -> GradCallError:
+        loc = self._module.lines.get(line)
+        unknown = "" if loc else (" (the line is not known: the same code run as Python "
+                                  "does not fail)")
+        return GradCallError(
+            f"{_quote(loc) if loc else _where_line(self._parsed)}adcompile: the derivative of "
+            f"{self._parsed.name} failed for these arguments{context}: {_first_line(exc)}"
+            f"{unknown}\nhint: check the arguments' shapes and dtypes; `adcompile.source(g)` "
+            "shows the generated code")
+
+    def _argument_types_error(self, exc: Exception, line: int | None,
+                              args: tuple) -> GradCallError:
+        loc = self._module.lines.get(line)
+        gen = self._generated(line)
+        at = f"  in the generated code, {gen[0]}, line {gen[1]}:\n    {gen[2].strip()}\n" \
+            if gen else ""
+        return GradCallError(
+            f"{_quote(loc) if loc else _where_line(self._parsed)}adcompile: Numba cannot compile "
+            f"the derivative of {self._parsed.name} for arguments of types "
+            f"({', '.join(_numba_type(a) for a in args)}): {_reason(exc)}\n{at}"
+            "hint: compiled derivatives take numbers and NumPy arrays (float64 or float32 for "
+            "what is differentiated), with the NumPy operations Numba supports for them "
+            "(docs/numpy.md); `jit=False` runs the derivative as plain Python")
+
+    def _njit_error(self, args: tuple) -> Exception | None:
+        """The error for a failure inside a user's njit function, from the Python replay; None
+        if the replay does not fail."""
+        line, replayed = self._replay(args)
+        if replayed is None or line is None:
+            return None
+        return self._replayed_error(replayed, line, args, " (called from @numba.njit code)")
+
+    def _replayed_error(self, replayed: Exception, line: int, args: tuple,
+                        context: str = "") -> Exception:
+        """The error the Python replay raised, at its line (Python's and NumPy's messages say
+        more than a compiled derivative's typing failure)."""
+        if _OURS.search(str(replayed)):
+            return self._ours(replayed, line)
+        return self._failed_for_arguments(replayed, line, context)
+
+    def _ours(self, exc: Exception, line: int | None = None) -> GradCallError:
+        """A check of adcompile's own failed (integer inputs, an array returned to grad, ...):
+        its message, at the line the replay stopped at if known, else naming the function."""
+        message = _OURS.search(str(exc)).group(0)
+        loc = self._module.lines.get(line)
+        if loc is not None:
+            return GradCallError(f"{_quote(loc)}{message}")
+        fn = self._parsed
+        return GradCallError(f"{message}\n  (calling the derivative of {fn.filename}, "
+                             f"line {fn.tree.lineno}, in {fn.name})")
+
+    def _adcompile_wrote(self, line: int | None, text: str) -> bool:
+        """Whether a failure to type the generated code is in code adcompile wrote rather than
+        the user's own computation: the backward sweep, or a call of a runtime helper (Numba
+        names the function it found no implementation of)."""
+        from . import runtime
+
+        lines = self._module.text.splitlines()
+        backward = next((n for n, code in enumerate(lines, 1) if code.strip() == BACKWARD), None)
+        if line is not None and backward is not None and line > backward:
+            return True
+        helpers = {getattr(runtime, name).__name__ for name in runtime.__all__}
+        return any(f"<function {h} at " in text for h in helpers)
+
+    def _generated(self, line: int | None) -> tuple[str, int, str] | None:
+        lines = self._module.text.splitlines()
+        if line is None or not 0 < line <= len(lines):
+            return None
+        return self.path.name, line, lines[line - 1]
+
+    def _generated_line(self, text: str) -> int | None:
+        """The generated line a Numba message names (`File ".../f_grad_<hash>.py", line 12`)."""
+        for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
+            if Path(m.group(1)).name == self.path.name:
+                return int(m.group(2))
+        return None
+
+    def _compiling_line(self, exc: Exception) -> int | None:
+        """The generated line Numba was compiling when it failed (its lowering keeps it in
+        `self.loc`), if any."""
         found = None
         tb = exc.__traceback__
         while tb is not None:
             loc = getattr(tb.tb_frame.f_locals.get("self"), "loc", None)
-            if getattr(loc, "filename", None) == str(self.path):
-                found = self._module.lines.get(getattr(loc, "line", None), found)
+            if Path(str(getattr(loc, "filename", ""))).name == self.path.name:
+                found = getattr(loc, "line", found)
             tb = tb.tb_next
         return found
 
-    def _replay(self, args: tuple):
-        """Compiled code reports no line for a run-time error (a shape mismatch): run the same
-        generated code as Python to find the source line it stops at."""
+    def _raise_site(self, exc: BaseException) -> int | None:
+        """The last generated line in the exception's traceback: a Python frame of the replay,
+        or the frame Numba adds for a `raise` in compiled code."""
+        line = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(self.path):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return line
+
+    def _replay(self, args: tuple, divide: bool = False):
+        """Run the same generated code as Python: (the generated line it fails at, the
+        exception), or (None, None) if it does not fail. With `divide`, a division by zero
+        fails, as it does in compiled code on scalars (Numba raises ZeroDivisionError where
+        NumPy gives inf)."""
+        import numpy as np
+
         py = getattr(self._fn, "py_func", self._fn)
         try:
-            py(*args)
+            with np.errstate(all="ignore", divide="raise" if divide else "ignore"):
+                py(*args)
         except Exception as exc:  # noqa: BLE001
-            tb = exc.__traceback__
-            line = None
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename == str(self.path):
-                    line = tb.tb_lineno
-                tb = tb.tb_next
-            return self._module.lines.get(line)
-        return None
-
-    def _source_line(self, text: str):
-        for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
-            if m.group(1) == str(self.path):
-                loc = self._module.lines.get(int(m.group(2)))
-                if loc is not None:
-                    return loc
-        return None
+            return self._raise_site(exc), exc
+        return None, None
 
     def __repr__(self) -> str:
         return f"<adcompile {self.__name__}>"
 
 
-def _is_numba_error(exc: Exception) -> bool:
-    return type(exc).__module__.startswith("numba")
+_OURS = re.compile(r"adcompile: [^\n]*")  # the messages of adcompile's own checks
+# Numba's phi nodes: `Cannot unify float64 and array(float64, 1d, C) for 'y.2', defined at ...`
+_UNIFY = re.compile(r"Cannot unify (.+?) and (.+?) for '([A-Za-z_]\w*)\.\d+'")
+BACKWARD = "# ---- backward sweep ----"  # the comment emit writes before the backward sweep
+_LIVE: weakref.WeakValueDictionary[str, GradFunction] = weakref.WeakValueDictionary()
+
+
+def njit_failure(stem: str, args: tuple) -> None:
+    """Called in object mode by the wrapper users' njit code calls a derivative through
+    (adcompile/compile.py), when the derivative raised: raises the GradCallError naming the
+    source line the Python replay stops at. Returns if the replay does not fail, and the
+    wrapper then lets Numba's own error through."""
+    g = _LIVE.get(stem)
+    error = g._njit_error(args) if g is not None else None
+    if error is not None:
+        raise error
 
 
 def _compile_failure(exc: Exception) -> bool:
-    """Raised by Numba's compiler past typing (lowering), not by the compiled derivative; a
-    typing error names what does not fit and is reported as one about the arguments."""
+    """Raised by Numba's compiler (typing or lowering), not by the compiled derivative: the
+    traceback runs through the dispatcher's compile. (Errors compiled code raises have a frame
+    in Numba's sources too, added for the `raise` in the NumPy function that failed, but none
+    in the dispatcher.)"""
     import numba
-    from numba.core.errors import TypingError
 
-    if isinstance(exc, TypingError):
-        return False
-    root = str(Path(numba.__file__).parent)
+    dispatcher = str(Path(numba.__file__).parent / "core" / "dispatcher.py")
     tb = exc.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.startswith(root):
+        if tb.tb_frame.f_code.co_filename == dispatcher:
             return True
         tb = tb.tb_next
     return False
+
+
+def _about_arguments(exc: Exception, args: tuple) -> bool:
+    """A typing failure caused by the arguments themselves: Numba could not type one, or one is
+    not a number or a numeric NumPy array."""
+    return "caused by the following argument" in str(exc) or not all(map(_plain_value, args))
+
+
+def _plain_value(a: Any) -> bool:
+    import numpy as np
+
+    if isinstance(a, tuple):
+        return all(map(_plain_value, a))
+    if isinstance(a, (bool, int, float, np.bool_, np.integer, np.float32, np.float64)):
+        return True
+    return isinstance(a, np.ndarray) and (a.dtype.kind in "biu" or
+                                          a.dtype in (np.float32, np.float64))
+
+
+def _numba_type(a: Any) -> str:
+    import numba
+
+    try:
+        return str(numba.typeof(a))
+    except Exception:  # noqa: BLE001  (a value Numba has no type for)
+        return type(a).__name__
+
+
+def _reason(exc: Exception) -> str:
+    """What Numba says went wrong, in one line: the error an implementation it tried raised, or
+    its first line past the "Failed in nopython mode pipeline" preamble, with the call it could
+    not type."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    for k, line in enumerate(lines[:-1]):
+        if line.startswith("Rejected as the implementation raised a specific error"):
+            return lines[k + 1]
+    first = next((line for line in lines if line and not line.startswith(
+        ("Failed in ", "During: "))), type(exc).__name__)
+    called = next((line for line in lines if line.startswith(">>> ")), None)
+    return f"{first} {called[4:]}" if called else first
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
 
 
 def _quote(loc) -> str:
@@ -290,9 +469,10 @@ def _register_numba_type() -> None:
 
     @typeof_impl.register(GradFunction)
     def _typeof(val: GradFunction, c):
-        if not hasattr(val._fn, "py_func"):
+        entry = njit_entry(val.path) if hasattr(val._fn, "py_func") else None
+        if entry is None:
             raise TypeError(f"{val!r} was made with jit=False and cannot be called from njit code")
-        return types.Dispatcher(val._fn)
+        return types.Dispatcher(entry)  # the wrapper that reports errors with the source line
 
 
 _register_numba_type()

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import kernels, runtime
+from . import kernels, numba_pipeline, runtime
 from .compile import FASTMATH, cache_dir
 from .errors import UnsupportedError
 
@@ -96,7 +96,7 @@ def standalone(text: str, function: str) -> str:
     at = body.index(f"def {function}(" + body[body.index(next(
         ln for ln in body if ln.startswith(f"def {function}(")))][len(f"def {function}("):])
     flags = ", ".join(repr(f) for f in sorted(FASTMATH))
-    body.insert(at, f"@numba.njit(cache=True, fastmath={{{flags}}})")
+    body.insert(at, f"@numba.njit(cache=True, fastmath={{{flags}}}, pipeline_class=KeepBranches)")
     return "\n".join(body) + "\n"
 
 
@@ -110,7 +110,9 @@ def runtime_source() -> list[str]:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == "kernels":
             lines[node.lineno - 1:node.end_lineno] = [
                 f"{a.asname or a.name} = {a.name}" for a in node.names]
-    return kernels_text.splitlines() + ["", ""] + lines
+    pipeline = [ln for ln in Path(numba_pipeline.__file__).read_text().splitlines()
+                if ln != "from __future__ import annotations"]
+    return kernels_text.splitlines() + ["", ""] + lines + ["", ""] + pipeline
 
 
 def _load(target: str):

@@ -125,3 +125,62 @@ def witnesses(var: str, join: Join) -> list[ir.Atom]:
     elif join.kind == INT:
         atoms.append(ir.Const(0))
     return atoms
+
+
+# ---------------------------------------------------------------- ranks that have no join
+
+_SCALAR_RESULT = {"float", "int", "bool", "len", "size", "ndim", "argmax", "argmin"}
+_FULL_REDUCTIONS = {"sum", "mean", "max", "min"}
+_ALLOCATIONS = {"zeros", "ones", "empty", "full"}
+
+
+def check_ranks(fn: ir.Function) -> None:
+    """Refuse a variable given a scalar in one assignment and an array (or arrays of two
+    ranks) in another, where both ranks are plain from the code (`y = 0.0` and
+    `y = np.zeros(3)`): no type holds both. Ranks that depend on the arguments are checked
+    by Numba when the derivative is compiled."""
+    lengths = {s.target: len(s.args) for s in ir.walk(fn.body)
+               if isinstance(s, ir.Assign) and s.rule is not None and s.rule.name == "tuple"}
+    seen: dict[str, tuple[int, ir.Assign, int]] = {}
+    for s, block in _with_blocks(fn.body):
+        rank = _known_rank(s, lengths) if isinstance(s, ir.Assign) else None
+        if rank is None:
+            continue
+        earlier = seen.setdefault(s.target, (rank, s, block))
+        # one after the other in one block is two versions (Numba types each on its own);
+        # in different blocks, both may reach the same later read
+        if earlier[0] != rank and earlier[2] != block:
+            from .errors import UnsupportedError
+            raise UnsupportedError(
+                f"`{s.target}` holding values of two types with no join (rank {earlier[0]} at "
+                f"{earlier[1].loc.short}, rank {rank} here)", s.loc,
+                "give it the same kind of value everywhere (an array of one rank, or a "
+                "scalar), or use two names")
+
+
+def _with_blocks(body: list):
+    """(statement, id of the statement list it is in), nested blocks included."""
+    for s in body:
+        yield s, id(body)
+        for inner in (getattr(s, f, None) for f in ("body", "orelse", "test_block")):
+            if isinstance(inner, list):
+                yield from _with_blocks(inner)
+
+
+def _known_rank(s: ir.Assign, lengths: dict[str, int]) -> int | None:
+    if s.rule is None:
+        return 0 if isinstance(s.args[0], ir.Const) and s.args[0].value is not None else None
+    name = s.rule.name
+    if name in _SCALAR_RESULT:
+        return 0
+    if name in _FULL_REDUCTIONS and all(isinstance(a, ir.Const) and
+                                        (a.value is None or a.value is False)
+                                        for a in s.args[1:]):
+        return 0
+    if name in _ALLOCATIONS and s.args:
+        shape = s.args[0]
+        if isinstance(shape, ir.Var):
+            return lengths.get(shape.name)
+        if isinstance(shape, ir.Const):
+            return len(shape.value) if isinstance(shape.value, tuple) else 1
+    return None

@@ -95,35 +95,6 @@ def test_shape_mismatch_names_the_source_line():
     assert "test_errors.py" in str(info.value)
 
 
-def test_numba_failure_while_compiling_names_the_source(tmp_path, monkeypatch):
-    """An exception from inside Numba's compiler that is not a typing error (its lowering
-    raises IndexError, NotImplementedError, ... on code it cannot handle) is a GradCallError
-    naming the user's line, never Numba's bare exception."""
-    from numba.core import lowering
-
-    def f(x):
-        y = np.tanh(x * 2.0)
-        return np.sum(y * y)
-
-    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(tmp_path))  # compiled afresh, not loaded
-    g = ad.grad(f)
-    lower_inst = lowering.Lower.lower_inst
-
-    def failing(self, inst):
-        loc = g._module.lines.get(inst.loc.line) if inst.loc.filename == str(g.path) else None
-        if loc is not None and "np.tanh" in loc.text:
-            raise NotImplementedError("Don't know how to allocate array with layout 'A'.")
-        return lower_inst(self, inst)
-
-    monkeypatch.setattr(lowering.Lower, "lower_inst", failing)
-    with pytest.raises(ad.GradCallError) as info:
-        g(np.ones(3))
-    message = str(info.value)
-    assert "test_errors.py" in message and "y = np.tanh(x * 2.0)" in message, message
-    assert "Numba failed to compile the derivative of f: NotImplementedError" in message
-    assert "jit=False" in message
-
-
 def test_bad_wrt():
     def f(x, y):
         return x * y
