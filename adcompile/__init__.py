@@ -21,7 +21,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
-from .errors import GradCallError, UnsupportedError
+from .errors import GradCallError, InternalCompilerError, StaleDerivativeError, UnsupportedError
 from .rules import defjvp, defvjp
 from .testing import check_grads
 
@@ -30,6 +30,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradCallError",
     "GradFunction",
+    "InternalCompilerError",
+    "StaleDerivativeError",
     "UnsupportedError",
     "check_grads",
     "defjvp",

@@ -70,8 +70,8 @@ def check_gradients(params, X, Y, eps=1e-6, tol=1e-6):
 
 
 # cache=True: compiling this loop re-links the whole derivative (~8 s); cached, later runs skip
-# it. Numba's cache does not notice a changed derivative (say, after upgrading adcompile): if
-# loading it fails with "No module named '_adcompile_...'", delete examples/__pycache__.
+# it. When the loss changes, adcompile makes Numba compile the loop again against the new
+# derivative (docs/compilation.md).
 @numba.njit(cache=True)
 def train(W1, b1, W2, b2, W3, b3, X, Y, lam, steps, lr):
     """Full-batch gradient descent, in place; returns the loss at every step."""
