@@ -340,7 +340,14 @@ class _Normalizer(TupleLowering):
             receiver = self.atom(node.value, base, out, loc)
             out.append(ir.Assign(target, rule, (receiver,), loc))
         elif isinstance(node, ast.Subscript):
-            receiver = self.atom(node.value, base, out, loc)
+            receiver = self.value_of(node.value, base, out, loc)
+            if isinstance(receiver, list):  # a helper's tuple: `h(x)[0]`
+                value = self.subscript_items(receiver, node, base, out, loc)
+                if isinstance(value, list):
+                    self.bind_tuple(target, value, out, loc, base)
+                else:
+                    out.append(ir.Assign(target, None, (value,), loc))
+                return
             if not isinstance(receiver, ir.Var):
                 self.unsupported("subscripts of constants", node, "index a variable")
             index = self.index(node.slice, base, out, loc)

@@ -84,12 +84,27 @@ def differentiate(fn: ir.Function, facts: Analysis, wrt: list[str], as_tuple: bo
         backward[0:0] = [comment(_quote(ret.loc), ret.loc)] + seed
     if with_value and isinstance(ret.value, ir.Var):
         ret_ast = _keep_value(ret.value.name, forward, backward, namer)
-    grads = [_call("as_gradient", _returned_adjoint(p, back.adj.state, namer), name(p))
-             for p in wrt]
+    grads = [_call("as_gradient", _returned_adjoint(p, back.adj.state, namer), like)
+             for p, like in zip(wrt, _arguments(fn, wrt, forward, namer))]
     grads_ast = grads[0] if not as_tuple else \
         ast.Tuple(elts=grads, ctx=ast.Load())
     returned = ast.Tuple(elts=[ret_ast, grads_ast], ctx=ast.Load()) if with_value else grads_ast
     return Derivative(fn.name, params, forward, backward, fwd.tapes, returned, back.recomputed)
+
+
+def _arguments(fn: ir.Function, wrt: list[str], forward: list, namer: Namer) -> list[ast.expr]:
+    """What each gradient takes its shape and dtype from: the argument as passed. A parameter
+    the function assigns is kept aside first (`x = x[0] * np.ones(3)` would give a gradient of
+    another shape)."""
+    assigned = {v for s in ir.walk(fn.body) for v in ir.writes(s)}
+    out = []
+    for p in wrt:
+        if p in assigned:
+            kept = namer.exact_or_fresh(p + "_arg")
+            forward.insert(0, _assign(kept, name(p)))
+            p = kept
+        out.append(name(p))
+    return out
 
 
 def _keep_value(var: str, forward: list, backward: list, namer: Namer) -> ast.expr:

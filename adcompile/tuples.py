@@ -68,8 +68,15 @@ class TupleLowering:
         if isinstance(node, ast.Name) and node.id in self.tuples.elements:
             return self.tuples.items(node.id)
         if isinstance(node, ast.Subscript) and self.is_tuple_expr(node.value):
-            items = self.value_of(node.value, base, out, loc)
-            return self.subscript_items(items, node, base, out, loc)
+            inner = self.value_of(node.value, base, out, loc)
+            if isinstance(inner, list):
+                return self.subscript_items(inner, node, base, out, loc)
+            if not isinstance(inner, ir.Var):
+                self.unsupported("subscripts of constants", node, "index a variable")
+            name = self.namer.fresh(base)  # an array held in a tuple: index the array
+            self.locals.add(name)
+            out.append(ir.GetItem(name, inner, self.index(node.slice, base, out, loc), loc))
+            return ir.Var(name)
         simple = self.simple_atom(node)
         if simple is not None:
             return simple

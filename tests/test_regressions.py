@@ -33,3 +33,17 @@ def test_its_second_derivative_is_refused_not_wrong():
     g = ad.grad(write_then_rebind_in_loop, jit=False)
     with pytest.raises(ad.UnsupportedError, match="shared under two names"):
         ad.vjp(g, wrt=0, jit=False)
+
+
+def rebound_argument(x):
+    x = x[0] * np.ones(3)
+    return 1.0
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+def test_gradient_has_the_shape_of_the_argument_passed(jit):
+    # the zero gradient took the shape and dtype of the parameter's last value: (3,) float64
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    got = ad.grad(rebound_argument, jit=jit)(x)
+    assert got.shape == (2,) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, finite_differences(rebound_argument, [x], 0)[0])
