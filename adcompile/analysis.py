@@ -344,6 +344,10 @@ def live_in(body: list) -> set[str]:
                 defined.append(defined[-1] | ({s.index} if isinstance(s, ir.For) else set()))
                 block(s.body + (s.test_block if isinstance(s, ir.While) else []))
                 defined.pop()
+                if isinstance(s, ir.For):
+                    # read after the loop (a helper's `return x[i]` from inside it), the index
+                    # is this trip's: the loop has run, or the read is guarded by what it set
+                    defined[-1] = defined[-1] | {s.index}
                 branches.update(saved)
                 for t in ir.walk([s]):
                     for v in ir.writes(t):
