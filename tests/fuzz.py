@@ -798,7 +798,8 @@ class Generator:
             (1.5, "alloc"), (4 if writable else 0, "write"), (0.5, "tuple"),
             (0.5 if len(rebindable) >= 2 else 0, "swap"), (0.4, "shape"),
             (1.5 if self.loops else 0, "jump"),
-            (0 if "early-return" in self.avoid else 0.6, "return"),
+            (0 if "early-return" in self.avoid or self.nested_return_avoided() else 0.6,
+             "return"),
             # the newer families (FAMILIES): weight 0 when left out
             (1.0 * self.on("int-accum"), "accum"),
             (0.7 * self.on("int-counter") * compound, "counter"),
@@ -813,6 +814,10 @@ class Generator:
             (0.8 * self.on("reassigned-return"), "loss"),
         ])
         getattr(self, "stmt_" + kind)()
+
+    def nested_return_avoided(self) -> bool:
+        return "helper-nested-return" in self.avoid and self.in_helper is not None \
+            and len(self.loops) >= 2
 
     def unalias(self, e: E) -> E:
         """`e`, copied when it may share memory with an array that `+=` updates in place
@@ -1401,7 +1406,7 @@ class Generator:
         self.env.append(l_)
         compound = self.nest < MAX_NEST
         can_return = not (self.in_helper and self.in_helper.ret != ()) \
-            and "early-return" not in self.avoid
+            and "early-return" not in self.avoid and not self.nested_return_avoided()
         for _ in range(int(self.weighted([(3, 1), (2, 2), (1, 3)]))):
             where = self.weighted([(3, "flat"), (1.5 * compound, "if"), (1.5 * compound, "for"),
                                    (1 * can_return, "return")])
@@ -1560,6 +1565,7 @@ AVOIDABLE = {
     "while-slice": "`while` tests that read arrays written with subscripts",
     "scalar-where": "np.where whose operands are all scalars",
     "zero-trip-while": "`while k < 0` after `k = 0`: a loop Numba proves never runs, and prunes",
+    "helper-nested-return": "a `return` inside two nested loops of a helper",
     # family int-init
     "int-accum": "accumulators initialized to an int (`out = 1`, `acc = 0`), updated in loops "
                  "and branches (`out = out * e`, `acc += e`)",

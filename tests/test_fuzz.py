@@ -21,13 +21,8 @@ import pytest
 from tests import fuzz
 
 # Each entry names a construct in fuzz.AVOIDABLE; the bug is shown by a test below.
-KNOWN_BUGS = frozenset({
-    "reassigned-return",  # test_known_stale_value_of_reassigned_return
-    "int-accum",  # test_known_int_initialized_loop_carried_product
-    "tuple-const", "tuple-index", "tuple-helper", "tuple-loop",  # test_known_tuple_*
-    "retyped-argument",  # test_known_gradient_type_of_rebound_argument
-})
-KNOWN_JIT_BUGS = KNOWN_BUGS | {"zero-trip-while"}
+KNOWN_BUGS = frozenset({"helper-nested-return"})  # test_known_helper_return_in_nested_loop
+KNOWN_JIT_BUGS = KNOWN_BUGS | {"float32"}  # test_known_compiled_mixed_float_matmul
 
 
 def _report(result: dict) -> str:
@@ -139,7 +134,9 @@ def test_samples_on_a_kink_are_rejected(tmp_path):
 
 
 # ---------------------------------------------------------------- bugs it found, minimized
-# Fixed ones stay as regression tests; open ones are xfail(strict=True).
+# Fixed ones stay as regression tests; open ones are xfail(strict=True). (Tests whose f ends
+# with `return 1.0 * y` returned `y`, when value_and_grad's value was not checked; a returned
+# variable assigned more than once is test_fixed_value_of_reassigned_return.)
 
 
 def _check(tmp_path, source: str, params: list, args: list, jit: bool = False) -> fuzz.Outcome:
@@ -203,7 +200,7 @@ def test_fixed_inner_loop_tape(tmp_path):
     """An inner loop inside a loop that writes into an array keeps every outer trip's values."""
     source = ("import numpy as np\n\n\ndef f(x):\n    z = np.zeros(2)\n    y = x[0]\n"
               "    for i in range(2):\n        for j in range(2):\n"
-              "            y = np.tanh(2.0 * y)\n        z[i] = 1.0\n    return y\n")
+              "            y = np.tanh(2.0 * y)\n        z[i] = 1.0\n    return 1.0 * y\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
     assert out.status == "ok", out.detail
 
@@ -211,7 +208,7 @@ def test_fixed_inner_loop_tape(tmp_path):
 def test_fixed_helper_return_in_loop(tmp_path):
     source = ("import numpy as np\n\n\ndef h(a):\n    if a > 0.0:\n        return a * 2.0\n"
               "    return a\n\n\ndef f(x):\n    y = x[0]\n    for j in range(2):\n"
-              "        y = y + h(x[1])\n    return y\n")
+              "        y = y + h(x[1])\n    return 1.0 * y\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
     assert out.status == "ok", out.detail
 
@@ -222,7 +219,7 @@ def test_fixed_helper_return_inside_its_loop(tmp_path):
     source = ("import numpy as np\n\n\ndef h(a):\n    k = 0\n    while k < 3:\n"
               "        k += 1\n        if a > 0.5:\n            return a * 2.0\n"
               "        a = a + 0.3\n    return a\n\n\ndef f(x):\n    y = x[0]\n"
-              "    for j in range(2):\n        y = y + h(x[1])\n    return y\n")
+              "    for j in range(2):\n        y = y + h(x[1])\n    return 1.0 * y\n")
     for x1 in (0.1, 0.7, -2.0):  # returns in the third trip, in the first, after the loop
         out = _check(tmp_path, source, [X], [np.array([0.3, x1])])
         assert out.status == "ok", out.detail
@@ -307,10 +304,9 @@ def test_fixed_subscript_write_of_the_array_itself(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: a loop Numba proves never runs (`while k < 0` "
-                   "with k = 0) is pruned, and the tape list only its body appends to is left "
-                   "untyped (`setitem(..., undefined)`)")
-def test_known_compiled_pruned_loop_tape(tmp_path):
+def test_fixed_compiled_pruned_loop_tape(tmp_path):
+    """A loop Numba proves never runs (`while k < 0` with k = 0) is pruned: the tape list only
+    its body appends to is typed all the same."""
     source = ("import numpy as np\n\n\ndef f(x):\n    z = x.copy()\n    k = 0\n"
               "    while k < 0:\n        z[0:1] = z\n    return x[0] * z[1]\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])], jit=True)
@@ -318,20 +314,11 @@ def test_known_compiled_pruned_loop_tape(tmp_path):
 
 
 # ---------------------------------------------------------------- found by the newer families
-# (int-init, float32, tuples, reassigned-return: see fuzz.FAMILIES). These bugs were being fixed
-# while the families were written, so their tests are xfail(strict=False): once a fix lands and
-# its test passes, make it a plain regression test and drop the construct from KNOWN_BUGS.
-
-
-def _being_fixed(reason: str):
-    return pytest.mark.xfail(strict=False, reason=reason)
-
+# (int-init, float32, tuples, reassigned-return: see fuzz.FAMILIES)
 
 S = fuzz.Param("s", "scalar")
 
 
-@_being_fixed("value_and_grad returns the value the returned variable had before its last "
-              "assignment (`l = l + ...; return l`)")
 @pytest.mark.parametrize("body", [
     "l = np.sum(x)\n    l = l + 0.1 * np.sum(x ** 2)\n    return l",
     "l = np.sum(x)\n    for i in range(2):\n        l = l * x[1]\n    return l",
@@ -339,16 +326,18 @@ S = fuzz.Param("s", "scalar")
     "acc = 0\n    acc += np.max(x)\n    return acc",
     "s /= 1.0 + x[0] ** 2\n    return s",
 ])
-def test_known_stale_value_of_reassigned_return(tmp_path, body):
+def test_fixed_value_of_reassigned_return(tmp_path, body):
+    """value_and_grad returned the value the returned variable had before its last
+    assignment."""
     source = f"import numpy as np\n\n\ndef f(x, s):\n    {body}\n"
     out = _check(tmp_path, source, [X, S], [np.array([0.3, 0.7]), 0.4])
     assert out.status == "ok", out.detail
 
 
-@_being_fixed("a loop-carried variable initialized to an int (`out = 1`) has the floats the "
-              "backward sweep needs saved as ints")
 @pytest.mark.parametrize("init", ["1", "2"])
-def test_known_int_initialized_loop_carried_product(tmp_path, init):
+def test_fixed_int_initialized_loop_carried_product(tmp_path, init):
+    """`out = 1` then `out = out * x[i]` in a loop: the floats the backward sweep needs were
+    saved as ints."""
     source = (f"import numpy as np\n\n\ndef f(x):\n    out = {init}\n    for i in range(3):\n"
               "        out = out * x[i]\n    return np.tanh(out)\n")
     out = _check(tmp_path, source, [fuzz.Param("x", "array", (3,))],
@@ -359,7 +348,6 @@ def test_known_int_initialized_loop_carried_product(tmp_path, init):
 _TUPLE_HELPER = "def h(a):\n    return (a * 2.0, a * a)\n\n\n"
 
 
-@_being_fixed("tuples of differentiated values get zero gradients (and zero tangents)")
 @pytest.mark.parametrize("body", [
     "t = (x[0] * 2.0, x[1])\n    return t[0]",  # constant index
     "t = x[0] * 2.0, x[1]\n    return t[-1]",
@@ -373,16 +361,13 @@ _TUPLE_HELPER = "def h(a):\n    return (a * 2.0, a * a)\n\n\n"
     "return h(x[0])[1] + x[1]",
     "t = (x[0], x[1])\n    for i in range(3):\n        t = (t[1], t[0] + x[0])\n    return t[0]",
 ])
-def test_known_tuple_values_have_no_derivative(tmp_path, body):
+def test_fixed_tuple_values_have_derivatives(tmp_path, body):
+    """Tuples of differentiated values got zero gradients (and zero tangents)."""
     source = f"import numpy as np\n\n\n{_TUPLE_HELPER}def f(x, n):\n    {body}\n"
     out = _check(tmp_path, source, [X, N], [np.array([0.3, 0.7]), 1])
     assert out.status == "ok", out.detail
 
 
-@_being_fixed("tuples that make the derivative fail: carried by a loop that saves another "
-              "variable (`setting an array element with a sequence`), an argument rebound to "
-              "an array of a tuple, a tuple read by an early return (`invalid index to scalar "
-              "variable`, `cannot access local variable 'result'`)")
 @pytest.mark.parametrize("body", [
     ("t = (x[0], x[1])\n    for i in range(2):\n        t = (t[1], t[0])\n"
      "        x = np.tanh(x)\n    return x[1]"),
@@ -391,17 +376,21 @@ def test_known_tuple_values_have_no_derivative(tmp_path, body):
     ("t = (x * 1.0, 0.5)\n    for i in range(2):\n        u = (np.square(t[0]), 0.5)\n"
      "        return u[0][0]\n    return x[0]"),
 ])
-def test_known_tuple_derivative_fails(tmp_path, body):
+def test_fixed_tuple_derivatives_run(tmp_path, body):
+    """The derivative failed: a tuple carried by a loop that saves another variable (`setting
+    an array element with a sequence`), an argument rebound to an array of a tuple, a tuple read
+    by an early return (`invalid index to scalar variable`, `cannot access local variable
+    'result'`)."""
     source = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
     assert out.status == "ok", out.detail
 
 
-@_being_fixed("the gradient of an argument that is rebound takes the type of the new value: a "
-              "float64 argument gets a float32 gradient (rounded), a float32 one a float64 "
-              "gradient, and a float one rebound to an int is `an integer argument`")
 @pytest.mark.parametrize("case", ["swap", "int"])
-def test_known_gradient_type_of_rebound_argument(tmp_path, case):
+def test_fixed_gradient_type_of_rebound_argument(tmp_path, case):
+    """The gradient of a rebound argument took the type of the new value: a float64 argument
+    got a float32 gradient (rounded), a float32 one a float64 gradient, and a float one rebound
+    to an int was `an integer argument`."""
     if case == "swap":
         source = ("import numpy as np\n\n\ndef f(x1, x0):\n    z = np.sin(x1)\n"
                   "    x0, x1 = x1, x0\n    return np.sum(z)\n")
@@ -414,12 +403,36 @@ def test_known_gradient_type_of_rebound_argument(tmp_path, case):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a helper whose `return` inside its own `for` loop reads "
-                   "the loop index, called in a loop: `cannot access local variable 'i'`")
-def test_known_helper_return_reading_its_loop_index(tmp_path):
+def test_fixed_helper_return_reading_its_loop_index(tmp_path):
+    """A helper whose `return` inside its own `for` loop reads the loop index, called in a
+    loop: `cannot access local variable 'i'`."""
     source = ("import numpy as np\n\n\ndef h(a):\n    for i in range(2):\n"
               "        if a[i] > 0.0:\n            return a[i] * 2.0\n    return a[0]\n\n\n"
               "def f(x):\n    y = x[0]\n    for j in range(2):\n        y = y * h(x)\n"
               "    return np.tanh(y)\n")
     out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
+    assert out.status == "ok", out.detail
+
+
+@pytest.mark.xfail(strict=True, reason="a helper whose `return` inside two nested loops reads "
+                   "the inner index, called in a loop: `cannot access local variable 'j'`")
+def test_known_helper_return_in_nested_loop(tmp_path):
+    source = ("import numpy as np\n\n\ndef h(a):\n    for i in range(2):\n"
+              "        for j in range(2):\n            if a[j] > 0.0:\n"
+              "                return a[j] * 2.0\n    return a[0]\n\n\n"
+              "def f(x):\n    y = x[0]\n    for k in range(2):\n        y = y * h(x)\n"
+              "    return np.tanh(y)\n")
+    out = _check(tmp_path, source, [X], [np.array([0.3, 0.7])])
+    assert out.status == "ok", out.detail
+
+
+@pytest.mark.xfail(strict=True, reason="compiled: `@` and np.dot of a float64 and a float32 "
+                   "array (NumPy promotes) fail to type in Numba (`_impl(array(float64, 1d, C), "
+                   "array(float32, 1d, C))`)")
+def test_known_compiled_mixed_float_matmul(tmp_path):
+    source = "import numpy as np\n\n\ndef f(x0, x1):\n    return x0 @ x1\n"
+    params = [fuzz.Param("x0", "array", (3,)), fuzz.Param("x1", "array", (3,), "float32")]
+    out = _check(tmp_path, source, params, [np.array([0.3, 0.7, -0.2]),
+                                            np.array([0.5, -0.1, 0.4], dtype=np.float32)],
+                 jit=True)
     assert out.status == "ok", out.detail
