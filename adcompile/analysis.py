@@ -310,51 +310,126 @@ def _mark_replayed(body: list, facts: Analysis) -> None:
 def live_in(body: list) -> set[str]:
     """Variables a body may read before assigning them (its inputs). Two `If`s on the same
     test (derivative code reverses a branch under the branch's own test) take the same
-    branch: what one branch assigned, the same branch of the other may read."""
-    live: set[str] = set()
+    branch: what one branch assigned, the same branch of the other may read. A flag set
+    `True` (a `return` or `break` lowered inside loops) is true only where one of its `True`s
+    ran: `if flag:` may read what was defined at each of them."""
+    return _Liveness().run(body)
 
-    def read(names) -> None:
-        live.update(n for n in names if n not in defined[-1])
 
-    defined: list[set[str]] = [set()]
-    branches: dict[str, list[set[str]]] = {}  # test variable -> what each branch assigned
+class _Liveness:
+    """`live_in`'s walk. Besides what is defined, it carries the flags' state along each path:
+    flag -> what was defined at each `True` since a `False` (None: false here); a flag not in
+    the state is unknown; the state of a path that ran `break` is None (it went on after the
+    loop)."""
 
-    def block(stmts: list) -> None:
+    def __init__(self):
+        self.live: set[str] = set()
+        self.defined: list[set[str]] = [set()]
+        self.branches: dict[str, list[set[str]]] = {}  # test variable -> each branch's defined
+        self.flags: dict | None = {}
+        self.breaks: list[list] = []  # per enclosing loop: the states its `break`s left with
+
+    def run(self, body: list) -> set[str]:
+        self.block(body)
+        return self.live
+
+    def block(self, stmts: list) -> None:
         for s in stmts:
-            read(ir.reads(s))
+            self.live.update(n for n in ir.reads(s) if n not in self.defined[-1])
             for v in ir.writes(s):
-                branches.pop(v, None)
+                self.branches.pop(v, None)
+                if _sets_flag(s) is None and self.flags is not None:
+                    self.flags.pop(v, None)
             if isinstance(s, (ir.Assign, ir.GetItem, ir.Pop)):
-                defined[-1] = defined[-1] | {s.target}
+                self.assign(s)
             elif isinstance(s, ir.If):
-                test = s.test.name if isinstance(s.test, ir.Var) else None
-                earlier = branches.get(test, [set(), set()])
-                outcomes = []
-                for branch, known in zip((s.body, s.orelse), earlier):
-                    defined.append(defined[-1] | known)
-                    block(branch)
-                    outcomes.append(defined.pop())
-                defined[-1] = outcomes[0] & outcomes[1]
-                if test is not None and not any(test in ir.writes(t) for t in
-                                                ir.walk(s.body + s.orelse)):
-                    branches[test] = outcomes
+                self.if_(s)
             elif isinstance(s, (ir.For, ir.While)):
-                saved = dict(branches)
-                branches.clear()
-                defined.append(defined[-1] | ({s.index} if isinstance(s, ir.For) else set()))
-                block(s.body + (s.test_block if isinstance(s, ir.While) else []))
-                defined.pop()
-                if isinstance(s, ir.For):
-                    # read after the loop (a helper's `return x[i]` from inside it), the index
-                    # is this trip's: the loop has run, or the read is guarded by what it set
-                    defined[-1] = defined[-1] | {s.index}
-                branches.update(saved)
-                for t in ir.walk([s]):
-                    for v in ir.writes(t):
-                        branches.pop(v, None)
+                self.loop(s)
+            elif isinstance(s, ir.Break):
+                if self.breaks:  # (a region's own loop's `break` leaves the region)
+                    self.breaks[-1].append(self.flags)
+                self.flags = None
 
-    block(body)
-    return live
+    def assign(self, s) -> None:
+        value = _sets_flag(s)
+        if self.flags is not None and value is False:
+            self.flags[s.target] = None
+        elif self.flags is not None and value and s.target in self.flags:
+            seen = self.flags[s.target]
+            self.flags[s.target] = set(self.defined[-1]) if seen is None \
+                else seen & self.defined[-1]
+        self.defined[-1] = self.defined[-1] | {s.target}
+
+    def if_(self, s) -> None:
+        test = s.test.name if isinstance(s.test, ir.Var) else None
+        known = self.branches.get(test, [set(), set()])
+        reachable, start = self.flags is not None, self.flags or {}
+        flags = [dict(start), dict(start)]
+        if start.get(test) is not None:  # a flag set `True` earlier on every path to here
+            known = [known[0] | start[test], known[1]]
+        if test in start:
+            flags[1][test] = None  # false in the `else`
+        outcomes, ends = [], []
+        for branch, defined, state in zip((s.body, s.orelse), known, flags):
+            self.flags = state if reachable else None
+            self.defined.append(self.defined[-1] | defined)
+            self.block(branch)
+            outcomes.append(self.defined.pop())
+            ends.append(self.flags)
+        self.flags = _merge_flags(*ends)
+        self.defined[-1] = outcomes[0] & outcomes[1]
+        if test is not None and not any(test in ir.writes(t) for t in ir.walk(s.body + s.orelse)):
+            self.branches[test] = outcomes
+
+    def loop(self, s) -> None:
+        saved = dict(self.branches)
+        inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
+        entry = self.flags
+        state = entry
+        while True:  # to a fixed point: a trip starts with what the trip before ended with
+            self.branches.clear()
+            self.flags = dict(state) if state is not None else None
+            self.breaks.append([])
+            self.defined.append(self.defined[-1] | (
+                {s.index} if isinstance(s, ir.For) else set()))
+            self.block(inner)
+            self.defined.pop()
+            broke = self.breaks.pop()
+            following = _merge_flags(entry, self.flags)
+            if following == state:
+                break
+            state = following
+        self.flags = _merge_flags(state, *broke)  # none of its trips ran, or it ended, or broke
+        self.branches.update(saved)
+        for t in ir.walk([s]):
+            for v in ir.writes(t):
+                self.branches.pop(v, None)
+
+
+def _merge_flags(*states):
+    """The flags' state after any one of several paths (None: a path that does not go on)."""
+    going = [st for st in states if st is not None]
+    if not going:
+        return None
+    merged = dict(going[0])
+    for st in going[1:]:
+        for f in list(merged):
+            if f not in st:
+                del merged[f]
+            elif merged[f] is None:
+                merged[f] = st[f]
+            elif st[f] is not None:
+                merged[f] = merged[f] & st[f]
+    return merged
+
+
+def _sets_flag(s) -> bool | None:
+    """True or False for `v = True` / `v = False`, else None."""
+    if isinstance(s, ir.Assign) and s.rule is None and isinstance(s.args[0], ir.Const) \
+            and isinstance(s.args[0].value, bool):
+        return s.args[0].value
+    return None
 
 
 # ---------------------------------------------------------------- what must be saved

@@ -188,6 +188,39 @@ def _has(body: list[ast.stmt], kind: type) -> bool:
     return False
 
 
+def falls_through(body: list[ast.stmt]) -> bool:
+    """Whether control can reach the end of `body` (a `for` may run no iteration; only a
+    `while True:` without `break` never ends)."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Return, ast.Raise)):
+            return False
+        if isinstance(stmt, ast.If) and not (falls_through(stmt.body) or
+                                              falls_through(stmt.orelse)):
+            return False
+        if isinstance(stmt, ast.While) and isinstance(stmt.test, ast.Constant) and \
+                stmt.test.value and not _breaks(stmt.body):
+            return False
+    return True
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    """A `break` of this loop (not of a loop nested in it)."""
+    for stmt in body:
+        if isinstance(stmt, ast.Break):
+            return True
+        if isinstance(stmt, ast.If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
+            return True
+        if isinstance(stmt, (ast.For, ast.While)) and _breaks(stmt.orelse):
+            return True
+    return False
+
+
+def ends_without_return(body: list[ast.stmt]) -> bool:
+    """A body with a `return` whose end is reachable: there Python returns None."""
+    return any(isinstance(n, ast.Return) for s in body for n in ast.walk(s)) and \
+        falls_through(body)
+
+
 def _has_early_return(body: list[ast.stmt]) -> bool:
     """A `return` anywhere but as the function's last statement."""
     rest = body[:-1] if body and isinstance(body[-1], ast.Return) else body

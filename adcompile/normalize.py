@@ -20,7 +20,7 @@ import numpy as np
 from . import ir
 from .check import _generated, check
 from .errors import UnsupportedError
-from .jumps import Jumps
+from .jumps import Jumps, ends_without_return
 from .naming import Namer
 from .rules import ATTRIBUTES, METHODS, Rule, lookup
 from .source import _MISSING, ParsedFunction, parse
@@ -60,6 +60,7 @@ class _Normalizer(TupleLowering):
         self.tapes = _generated(fn)  # derivative code keeps saved values on lists
 
     def function(self) -> ir.Function:
+        self.check_ends(self.fn.tree.body)
         lowered = Jumps(self.namer.exact_or_fresh).function_body(self.fn.tree.body)
         self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
         body = self.block(lowered)
@@ -469,6 +470,7 @@ class _Normalizer(TupleLowering):
                 self.bind_tuple(rename[p], self.tuples.items(a.name), out, loc)
             else:
                 out.append(ir.Assign(rename[p], None, (a,), loc))
+        self.check_ends(tree.body)
         lowered = Jumps(self.namer.exact_or_fresh, hoist=self.loops > 0).function_body(body)
         self.locals |= _assigned_names(ast.Module(body=lowered, type_ignores=[]))
         out.extend(self.block(lowered))
@@ -556,6 +558,12 @@ class _Normalizer(TupleLowering):
         self.unsupported(f"`{name}`: it has no derivative rule", node,
                          "use a supported NumPy function (see docs/numpy.md) or register one "
                          "with adcompile.defvjp")
+
+    def check_ends(self, body: list) -> None:
+        if ends_without_return(body):
+            self.unsupported("a function that can end without `return` (Python returns None "
+                             "there)", body[-1],
+                             f"end every path through `{self.fn.name}` with a `return`")
 
     def unsupported(self, construct: str, node: ast.AST, hint: str):
         raise UnsupportedError(construct, self.fn.location(node), hint)

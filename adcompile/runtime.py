@@ -883,6 +883,36 @@ def _ol_matmul_adjoint_y(g, x, y):
     return lambda g, x, y: ft(g) * _blas_operand(x, ft)
 
 
+def _promoted(x, y):
+    """The float dtype NumPy gives `x @ y` of two arrays Numba's BLAS path rejects (mixed
+    float32 and float64, or an int array with a float one), else None."""
+    if not (isinstance(x, types.Array) and isinstance(y, types.Array)):
+        return None
+    if x.dtype == y.dtype and isinstance(x.dtype, (types.Float, types.Complex)):
+        return None  # Numba's own
+    try:
+        dt = np.result_type(as_dtype(x.dtype), as_dtype(y.dtype))
+    except errors.NumbaNotImplementedError:
+        return None
+    return from_dtype(dt) if dt.kind in "fc" else None
+
+
+# `@` and np.dot of arrays of two dtypes: NumPy promotes, Numba refuses. Defined for the
+# dtype pairs Numba has no implementation for, so no existing behavior changes.
+@overload(operator.matmul)
+def _ol_matmul_promoted(x, y):
+    ft = _promoted(x, y)
+    if ft is not None:
+        return lambda x, y: _blas_operand(x, ft) @ _blas_operand(y, ft)
+
+
+@overload(np.dot)
+def _ol_dot_promoted(a, b):
+    ft = _promoted(a, b)
+    if ft is not None:
+        return lambda a, b: np.dot(_blas_operand(a, ft), _blas_operand(b, ft))
+
+
 # ---------------------------------------------------------------------------
 # copy_of: a value that later in-place writes cannot change
 # ---------------------------------------------------------------------------

@@ -141,6 +141,14 @@ def no_return(x):  # rejects: does not end with `return`
     y = x * 2.0
 
 
+def may_fall_through(x):
+    if x > 0.0:
+        return x * 2.0
+    for i in range(3):  # rejects: can end without `return` (Python returns None there)
+        if x < -1.0:
+            return x
+
+
 def returns_nothing(x):
     return  # rejects: `return` without a value
 

@@ -1745,12 +1745,15 @@ class Tolerances:
     fwd: float  # jvp's tangent against <grad, u>, relative to sum |grad * u|
     value: float  # value_and_grad's and jvp's value against f's, relative to max(1, |f|)
     grad: float  # value_and_grad's gradients against grad's (as fd_atol / fd_rtol)
+    fwd_floor: float  # plus this times sum |u|: <grad, u> may cancel to ~0 from rounding
 
 
-TOL64 = Tolerances(fd_rtol=1e-4, fd_atol=1e-6, fwd=1e-8, value=1e-12, grad=1e-10)
+TOL64 = Tolerances(fd_rtol=1e-4, fd_atol=1e-6, fwd=1e-8, value=1e-12, grad=1e-10,
+                   fwd_floor=1e-13)
 # float32 programs: the finite differences are of the float64 twin (`_promote`), exact to
 # ~1e-8, while a float32 gradient has relative errors of ~1e-7 times the conditioning
-TOL32 = Tolerances(fd_rtol=1e-3, fd_atol=1e-5, fwd=1e-4, value=2e-5, grad=1e-4)
+TOL32 = Tolerances(fd_rtol=1e-3, fd_atol=1e-5, fwd=1e-4, value=2e-5, grad=1e-4,
+                   fwd_floor=1e-6)
 FD_RTOL, FD_ATOL, FWD_RTOL = TOL64.fd_rtol, TOL64.fd_atol, TOL64.fwd
 
 
@@ -2007,7 +2010,8 @@ def check_program(program: Program, path: Path, rng: np.random.Generator, jit: b
                        f"(tolerance {value_tol:.3g})", "jvp-value", args)
     expect = sum(float(np.sum(np.asarray(gk, np.float64) * uk)) for gk, uk in zip(got, u))
     scale = sum(float(np.sum(np.abs(np.asarray(gk, np.float64) * uk))) for gk, uk in zip(got, u))
-    if np.ndim(tangent) != 0 or not abs(float(tangent) - expect) <= tol.fwd * scale + 1e-13:
+    floor = tol.fwd_floor * max(1.0, sum(float(np.sum(np.abs(uk))) for uk in u))
+    if np.ndim(tangent) != 0 or not abs(float(tangent) - expect) <= tol.fwd * scale + floor:
         return Outcome("mismatch", f"jvp {where} tangent {tangent!r} != <grad, u> {expect!r} "
                        f"(u = {u!r})", "fwd-vs-rev", args)
     return Outcome("ok", args=args)
@@ -2221,10 +2225,11 @@ def main(argv=None) -> int:
     parser.add_argument("--print", type=int, default=None, metavar="INDEX",
                         help="print program INDEX of the seed and exit")
     parser.add_argument("--avoid", default="", metavar="A,B",
-                        help="leave constructs out: " + "; ".join(
+                        help=("leave constructs out: " + "; ".join(
                             f"{k}: {v}" for k, v in AVOIDABLE.items()) +
                         "; or whole families: " + "; ".join(
-                            f"{k}: {', '.join(v)}" for k, v in FAMILIES.items()))
+                            f"{k}: {', '.join(v)}" for k, v in FAMILIES.items())).replace(
+                            "%", "%%"))
     parser.add_argument("--focus", default="", metavar="A,B",
                         help=f"make these constructs or families {FOCUS:g} times as frequent "
                         "and leave out the other families' constructs")

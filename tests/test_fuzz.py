@@ -21,8 +21,8 @@ import pytest
 from tests import fuzz
 
 # Each entry names a construct in fuzz.AVOIDABLE; the bug is shown by a test below.
-KNOWN_BUGS = frozenset({"helper-nested-return"})  # test_known_helper_return_in_nested_loop
-KNOWN_JIT_BUGS = KNOWN_BUGS | {"float32"}  # test_known_compiled_mixed_float_matmul
+KNOWN_BUGS = frozenset()
+KNOWN_JIT_BUGS = KNOWN_BUGS
 
 
 def _report(result: dict) -> str:
@@ -414,9 +414,9 @@ def test_fixed_helper_return_reading_its_loop_index(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a helper whose `return` inside two nested loops reads "
-                   "the inner index, called in a loop: `cannot access local variable 'j'`")
-def test_known_helper_return_in_nested_loop(tmp_path):
+def test_fixed_helper_return_in_nested_loop(tmp_path):
+    """A helper whose `return` inside two nested loops reads the inner index, called in a
+    loop: `cannot access local variable 'j'`."""
     source = ("import numpy as np\n\n\ndef h(a):\n    for i in range(2):\n"
               "        for j in range(2):\n            if a[j] > 0.0:\n"
               "                return a[j] * 2.0\n    return a[0]\n\n\n"
@@ -426,11 +426,11 @@ def test_known_helper_return_in_nested_loop(tmp_path):
     assert out.status == "ok", out.detail
 
 
-@pytest.mark.xfail(strict=True, reason="compiled: `@` and np.dot of a float64 and a float32 "
-                   "array (NumPy promotes) fail to type in Numba (`_impl(array(float64, 1d, C), "
-                   "array(float32, 1d, C))`)")
-def test_known_compiled_mixed_float_matmul(tmp_path):
-    source = "import numpy as np\n\n\ndef f(x0, x1):\n    return x0 @ x1\n"
+@pytest.mark.parametrize("op", ["x0 @ x1", "np.dot(x1, x0)"])
+def test_fixed_compiled_mixed_float_matmul(tmp_path, op):
+    """Compiled: `@` and np.dot of a float64 and a float32 array (NumPy promotes) failed to type
+    in Numba (`_impl(array(float64, 1d, C), array(float32, 1d, C))`)."""
+    source = f"import numpy as np\n\n\ndef f(x0, x1):\n    return {op}\n"
     params = [fuzz.Param("x0", "array", (3,)), fuzz.Param("x1", "array", (3,), "float32")]
     out = _check(tmp_path, source, params, [np.array([0.3, 0.7, -0.2]),
                                             np.array([0.5, -0.1, 0.4], dtype=np.float32)],

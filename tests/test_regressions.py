@@ -47,3 +47,21 @@ def test_gradient_has_the_shape_of_the_argument_passed(jit):
     got = ad.grad(rebound_argument, jit=jit)(x)
     assert got.shape == (2,) and got.dtype == np.float32
     np.testing.assert_array_equal(got, finite_differences(rebound_argument, [x], 0)[0])
+
+
+def _half_or_none(a):
+    for i in range(2):
+        if a > 0.0:
+            return a * 0.5
+    a = a + 1.0
+
+
+def test_helper_that_can_end_without_return_is_refused():
+    """Python returns None where such a helper ends; compiled, the result was a silent 0."""
+    def f(x):
+        return _half_or_none(x) * 3.0
+
+    with pytest.raises(ad.UnsupportedError, match="can end without `return`") as info:
+        ad.grad(f, jit=False)
+    assert "_half_or_none" in str(info.value)
+    assert "a = a + 1.0" in str(info.value)
