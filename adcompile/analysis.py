@@ -135,12 +135,16 @@ def _active(fn: ir.Function, seeds: set[str]) -> set[str]:
     return active
 
 
+_VIEWS = {"transpose", "reshape", "reshape_like"}  # rules whose result may share x's memory
+
+
 def _written(fn: ir.Function) -> set[str]:
     """Arrays written with subscripts, and the names that share them (`z = z3` before
-    `z[0] = y`: z3's array is written too)."""
+    `z[0] = y`: z3's array is written too; so is a slice or a transpose of z, taken before)."""
     written = {s.array.name for s in ir.walk(fn.body) if isinstance(s, ir.SetItem)}
     copies = [(s.target, s.args[0].name) for s in ir.walk(fn.body) if isinstance(s, ir.Assign)
-              and s.rule is None and isinstance(s.args[0], ir.Var)]
+              and (s.rule is None or s.rule.name in _VIEWS) and isinstance(s.args[0], ir.Var)]
+    copies += [(s.target, s.array.name) for s in ir.walk(fn.body) if isinstance(s, ir.GetItem)]
     changed = True
     while changed:
         changed = False

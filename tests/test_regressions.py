@@ -65,3 +65,20 @@ def test_helper_that_can_end_without_return_is_refused():
         ad.grad(f, jit=False)
     assert "_half_or_none" in str(info.value)
     assert "a = a + 1.0" in str(info.value)
+
+
+def test_saved_slices_of_an_array_written_in_place():
+    """`z[0:1] -= z[:1, :] * z[0:1, :]` reads slices (views) of z and then writes z: the slices
+    the backward sweep needs are saved as they were, not as views of the written array."""
+    def f(x0):
+        v = x0.transpose()
+        for i in range(3):
+            z = v.copy()
+            z[0:1] -= z[:1, :] * z[0:1, :]
+            x0 = z[:, 0:4].T
+        return x0[1, 0] + np.sum(np.sin(x0))
+
+    x = np.array([[-0.39], [1.14], [0.12], [-0.30]])
+    for jit in (False, True):
+        got = ad.grad(f, jit=jit)(x)
+        np.testing.assert_allclose(got, finite_differences(f, [x], 0)[0], rtol=1e-6, atol=1e-8)
