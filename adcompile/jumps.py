@@ -198,27 +198,14 @@ def falls_through(body: list[ast.stmt]) -> bool:
                                               falls_through(stmt.orelse)):
             return False
         if isinstance(stmt, ast.While) and isinstance(stmt.test, ast.Constant) and \
-                stmt.test.value and not _breaks(stmt.body):
+                stmt.test.value and not _has(stmt.body, ast.Break):
             return False
     return True
 
 
-def _breaks(body: list[ast.stmt]) -> bool:
-    """A `break` of this loop (not of a loop nested in it)."""
-    for stmt in body:
-        if isinstance(stmt, ast.Break):
-            return True
-        if isinstance(stmt, ast.If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
-            return True
-        if isinstance(stmt, (ast.For, ast.While)) and _breaks(stmt.orelse):
-            return True
-    return False
-
-
 def ends_without_return(body: list[ast.stmt]) -> bool:
     """A body with a `return` whose end is reachable: there Python returns None."""
-    return any(isinstance(n, ast.Return) for s in body for n in ast.walk(s)) and \
-        falls_through(body)
+    return _has(body, ast.Return) and falls_through(body)
 
 
 def _has_early_return(body: list[ast.stmt]) -> bool:
