@@ -30,8 +30,8 @@ import ast
 from dataclasses import dataclass, field
 
 from . import ir
-from .errors import UnsupportedError
 from .dtypes import Join, check_ranks, joins
+from .errors import UnsupportedError
 
 
 @dataclass(frozen=True)
