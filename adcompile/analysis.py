@@ -27,6 +27,7 @@ if any assignment to it is.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import ir
@@ -54,6 +55,7 @@ class Analysis:
     carried: dict[int, list[str]] = field(default_factory=dict)  # replayed loop -> its state
     # If -> (variables surely set, set on some path, set in a loop) when it starts
     defined_before: dict[int, tuple] = field(default_factory=dict)
+    live_at: Callable[[object], set[str]] = lambda s: set()  # `LiveAt`
     scalar_sums: set[int] = field(default_factory=set)  # sums whose argument's adjoint is scalar
     list_tapes: set[str] = field(default_factory=set)  # `new_tape` lists, in derivative code
     dtypes: dict[str, Join] = field(default_factory=dict)  # the join of each variable's values
@@ -81,6 +83,7 @@ def analyze(fn: ir.Function, wrt: list[str]) -> Analysis:
     _mark_replayed(fn.body, facts)
     _saves(fn.body, facts)
     facts.defined_before = _defined_before(fn)
+    facts.live_at = LiveAt(fn)
     facts.scalar_sums = _scalar_sums(fn.body)
     facts.list_tapes = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and
                         s.rule is not None and s.rule.name == "new_tape"}
@@ -352,7 +355,7 @@ class _Liveness:
                 self.loop(s)
             elif isinstance(s, ir.Break):
                 if self.breaks:  # (a region's own loop's `break` leaves the region)
-                    self.breaks[-1].append(self.flags)
+                    self.breaks[-1].append((self.flags, self.defined[-1]))
                 self.flags = None
 
     def assign(self, s) -> None:
@@ -387,6 +390,8 @@ class _Liveness:
             self.branches[test] = outcomes
 
     def loop(self, s) -> None:
+        if isinstance(s, _Once):
+            return self.once(s)
         saved = dict(self.branches)
         inner = s.body + (s.test_block if isinstance(s, ir.While) else [])
         entry = self.flags
@@ -404,11 +409,22 @@ class _Liveness:
             if following == state:
                 break
             state = following
-        self.flags = _merge_flags(state, *broke)  # none of its trips ran, or it ended, or broke
+        # none of its trips ran, or it ended, or broke
+        self.flags = _merge_flags(state, *(flags for flags, _ in broke))
         self.branches.update(saved)
         for t in ir.walk([s]):
             for v in ir.writes(t):
                 self.branches.pop(v, None)
+
+
+    def once(self, s) -> None:
+        """A `_Once` region: what follows it starts from one of its `break`s."""
+        self.breaks.append([])
+        self.block(s.body)
+        broke = self.breaks.pop()
+        self.flags = _merge_flags(*(flags for flags, _ in broke)) if broke else None
+        if broke:
+            self.defined[-1] = set.intersection(*(set(d) for _, d in broke))
 
 
 def _merge_flags(*states):
@@ -530,6 +546,49 @@ def _defined_before(fn: ir.Function) -> dict[int, tuple[set[str], set[str], set[
 
     block(fn.body, set(fn.params), set())
     return result
+
+
+class LiveAt:
+    """For an `If`, the variables some path from its start reads before assigning them; for
+    a loop, those from the start of a trip. Where a variable is not live, its adjoint is zero
+    and nothing reads it: the backward sweep drops it there, rather than make a zero shaped
+    like a value that may not exist (a variable of a loop that ran no trip). Each is the
+    `live_in` of the statement's continuation (what runs from there to the end, later trips
+    of its loops included), with the flags `live_in` follows; computed when asked."""
+
+    def __init__(self, fn: ir.Function) -> None:
+        self.continuations: dict[int, Callable[[], list]] = {}
+        self.found: dict[int, set[str]] = {}
+        self.visit(fn.body, lambda rest: rest)
+
+    def __call__(self, s) -> set[str]:
+        if id(s) not in self.found:
+            self.found[id(s)] = live_in(self.continuations[id(s)]())
+        return self.found[id(s)]
+
+    def visit(self, body: list, then: Callable[[list], list]) -> None:
+        """`then(rest)`: the continuation of statements `rest` run where `body` is."""
+        for k, st in enumerate(body):
+            after = body[k + 1:]
+            if isinstance(st, ir.If):
+                self.continuations[id(st)] = lambda k=k, then=then: then(body[k:])
+                for branch in (st.body, st.orelse):
+                    self.visit(branch, lambda rest, after=after, then=then: then(rest + after))
+            elif isinstance(st, (ir.For, ir.While)):
+                def trip(rest, st=st, after=after, then=then):
+                    # the rest of this trip, then the loop's next trips (a `break` in `rest`
+                    # leaves both), then what follows the loop
+                    return then([_Once([], ir.Const(True), rest + [st, ir.Break(st.loc)],
+                                       st.loc)] + after)
+                self.continuations[id(st)] = lambda st=st, trip=trip: trip(list(st.body))
+                self.visit(st.body, trip)
+                if isinstance(st, ir.While):
+                    self.visit(st.test_block, lambda rest, st=st, trip=trip: trip(
+                        rest + [ir.If(st.test, list(st.body), [ir.Break(st.loc)], st.loc)]))
+
+
+class _Once(ir.While):
+    """A region that runs once and leaves through a `break` on every path (`LiveAt`)."""
 
 
 # rules whose adjoints multiply `dout` by an operand-shaped factor or pass it to `unbroadcast`,

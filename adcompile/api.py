@@ -91,6 +91,12 @@ class GradFunction:
         loc = fn.location(stores[0][1]) if stores else self._module.lines.get(line)
         where = ("assigned at lines " + ", ".join(str(k) for k, _ in stores)) if stores else \
             "assigned on two paths"
+        if _same_rank_arrays(first, second):  # NumPy joins the dtypes; Numba keeps one
+            return UnsupportedError(
+                f"`{var}` holding arrays of two dtypes ({first} and {second}) where two paths "
+                "meet (after an `if`, at a loop's head) in compiled code", loc,
+                f"{where}: Numba gives an array variable one dtype; use two names, give it "
+                "values of one dtype, or run with `jit=False`")
         return UnsupportedError(
             f"`{var}` holding values of two types with no join ({first} and {second})", loc,
             f"{where}: give it the same kind of value everywhere (an array of one rank, or a "
@@ -228,6 +234,7 @@ class GradFunction:
 _OURS = re.compile(r"adcompile: [^\n]*")  # the messages of adcompile's own checks
 # Numba's phi nodes: `Cannot unify float64 and array(float64, 1d, C) for 'y.2', defined at ...`
 _UNIFY = re.compile(r"Cannot unify (.+?) and (.+?) for '([A-Za-z_]\w*)\.\d+'")
+_ARRAY = re.compile(r"array\((\w+), (\d+)d, \w+\)")
 BACKWARD = "# ---- backward sweep ----"  # the comment emit writes before the backward sweep
 _LIVE: weakref.WeakValueDictionary[str, GradFunction] = weakref.WeakValueDictionary()
 
@@ -263,6 +270,12 @@ def _about_arguments(exc: Exception, args: tuple) -> bool:
     """A typing failure caused by the arguments themselves: Numba could not type one, or one is
     not a number or a numeric NumPy array."""
     return "caused by the following argument" in str(exc) or not all(map(_plain_value, args))
+
+
+def _same_rank_arrays(first: str, second: str) -> bool:
+    """Two Numba array types of one rank (their dtypes, then, differ)."""
+    a, b = _ARRAY.fullmatch(first), _ARRAY.fullmatch(second)
+    return bool(a and b) and a.group(2) == b.group(2)
 
 
 def _plain_value(a: Any) -> bool:

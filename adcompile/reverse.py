@@ -524,9 +524,11 @@ class _Backward:
         after_else = self.adj.state
         merged: dict[str, str] = {}
         sure, maybe, looped = self.facts.defined_before[id(s)]
+        live = self.facts.live_at(s)
         for var in sorted(set(after_body) | set(after_else)):
-            if var not in maybe | looped:
-                continue  # assigned only in here: nothing above the branch uses its adjoint
+            if var not in (maybe | looped) & live:
+                continue  # assigned only in here, or not read before it is assigned again:
+                # nothing above the branch uses its adjoint
             for branch, state in ((body, after_body), (orelse, after_else)):
                 if var not in state:  # zero on this path: make it a real zero
                     zero = self.zero_at_merge(var, before, sure | looped)
@@ -554,10 +556,14 @@ class _Backward:
         pre: list[ast.stmt] = []
         entry = dict(outside)
         owned_before: set[str] = set()
+        live = self.facts.live_at(s)
         for _ in range(6):
             self.adj.state = dict(entry)
             body = self.block(s.body)
-            exit_ = self.adj.state
+            # an adjoint the body starts but no earlier trip's value takes (the variable is
+            # assigned before it is read in every trip) is dropped, not zeroed before the loop
+            exit_ = self.adj.state = {v: k for v, k in self.adj.state.items()
+                                      if v in entry or v in live}
             grow = [v for v in sorted(exit_) if v not in entry]
             # an aliased adjoint the body updates: copy it once here, not every iteration
             shared = [v for v in sorted(entry) if entry[v] == ALIAS and exit_.get(v) != ALIAS

@@ -2,6 +2,7 @@
 
     python -m tests.fuzz --programs 2000 --seed 1                  # uncompiled (jit=False)
     python -m tests.fuzz --programs 30 --seed 1 --jit-every 1      # every program also compiled
+    python -m tests.fuzz --programs 1000 --seed 1 --jit-every 1 --small --workers 2
     python -m tests.fuzz --programs 500 --seed 3 --show --minimize # print (shrunk) failures
     python -m tests.fuzz --programs 300 --focus tuples             # one family of constructs
 
@@ -57,7 +58,9 @@ The check (`check_program`), on random inputs:
   * the derivatives leave their inputs unchanged, and gradients have their arguments' shapes
     and, for arrays, dtypes.
 Compiled (`--jit-every`), `value_and_grad` stands in for `grad` (its gradients are checked
-against finite differences): one Numba compilation fewer. Any exception from adcompile, when
+against finite differences): one Numba compilation fewer. Programs to be compiled are made
+within compiled code's language: an array variable is not rebound to an array of another dtype
+inside a branch or loop (`Generator.meets`), since Numba gives it one dtype where paths meet. Any exception from adcompile, when
 the derivative is made or called, is an error; a wrong value is a mismatch like a wrong
 gradient.
 
@@ -203,8 +206,12 @@ class Generator:
     """One program from one random stream. Shapes come from three dims drawn per program."""
 
     def __init__(self, rng: np.random.Generator, avoid: frozenset = frozenset(),
-                 small: bool = False, focus: frozenset = frozenset()) -> None:
+                 small: bool = False, focus: frozenset = frozenset(),
+                 compiled: bool = False) -> None:
         self.rng = rng
+        # for Numba: an array variable keeps its dtype where paths meet (`meets`)
+        self.compiled = compiled
+        self.scopes: list[set[str]] = []  # names defined before each enclosing block
         self.avoid = avoid
         self.focus = focus  # constructs made FOCUS times as often
         self.small = small  # fewer statements (for programs that Numba compiles)
@@ -773,6 +780,7 @@ class Generator:
     def body(self, count: int, extra=None) -> None:
         """An indented block, scoping the names it defines."""
         saved = list(self.env)
+        self.scopes.append({v.name for v in saved})
         self.indent += 1
         self.nest += 1
         start = len(self.lines)
@@ -783,6 +791,7 @@ class Generator:
             self.emit("pass")
         self.nest -= 1
         self.indent -= 1
+        self.scopes.pop()
         self.env = saved
 
     def depth(self) -> int:
@@ -812,6 +821,7 @@ class Generator:
             (0.8 * self.on("tuple-helper") if any(h.tret for h in self.callable_helpers)
              else 0, "tuple_call"),
             (0.8 * self.on("reassigned-return"), "loss"),
+            (0.6 * self.on("same-test"), "same_test"),
         ])
         getattr(self, "stmt_" + kind)()
 
@@ -862,7 +872,14 @@ class Generator:
         return "retyped-argument" in self.avoid and v.name in self.f_params
 
     def keeps_dtype(self, v: Var) -> bool:
-        return self.keeps_type(v) and bool(self.f32_names)
+        return (self.keeps_type(v) or self.meets(v)) and bool(self.f32_names)
+
+    def meets(self, v: Var) -> bool:
+        """Compiled, whether rebinding array `v` here joins two of its values where paths meet
+        (after a branch, at a loop's head), where Numba needs one dtype: v was defined before
+        the innermost enclosing block."""
+        return self.compiled and bool(v.shape) and bool(self.scopes) \
+            and v.name in self.scopes[-1]
 
     def as_float(self, v: Var, e: E) -> E:
         return E(f"float({e.text})", e.bound) if e.maybe_int and self.keeps_type(v) else e
@@ -1126,7 +1143,8 @@ class Generator:
     def stmt_swap(self) -> None:
         # retyped-argument avoided: no float32 value, no int swapped
         keep = "retyped-argument" in self.avoid and (bool(self.f32_names) or self.ints_on)
-        with self.float64_only(keep and bool(self.f32_names)):
+        meets = any(self.meets(v) for v in self.floats())
+        with self.float64_only((keep or meets) and bool(self.f32_names)):
             self.swap_rest(keep)
 
     def swap_rest(self, keep: bool = False) -> None:
@@ -1394,6 +1412,42 @@ class Generator:
         if self.r() < 0.35:
             self.stmt_unpack(t)
 
+    # ------------------------------------------------------------ a value on one path
+
+    def stmt_same_test(self) -> None:
+        """`b = x0[0] > 0.1`, `if b: t = e`, ..., `if b: v = v * np.tanh(t)`: a variable that
+        exists only on one path (maybe in a loop that runs no trip, or in a trip that skips
+        it), read under the same test."""
+        b, t = self.fresh("b"), self.fresh("t")
+        options = [v for v in self.floats() if not v.writable
+                   and not (v.f32 and self.keeps_dtype(v))]
+        if not options:
+            return self.stmt_assign()
+        v = self.pick(options)
+        compound = self.nest < MAX_NEST
+        where = self.weighted([(2 * compound, "for"), (1, "flat")])
+
+        def both():
+            self.emit(f"{b} = {self.cond()}")
+            self.emit(f"if {b}:")
+            self.indent += 1
+            with self.float64_only(self.keeps_dtype(v)):
+                e = self.squash(self.expr((), self.depth()), 1.0)
+            self.emit(f"{t} = {e.text}")
+            self.indent -= 1
+            if self.r() < 0.5:
+                self.block(1)
+            self.emit(f"if {b}:")
+            self.indent += 1
+            e = self.rebind(v, E(f"{v.name} * np.tanh({t})", v.bound, maybe_int=v.maybe_int))
+            self.emit(f"{v.name} = {e.text}")
+            self.indent -= 1
+
+        if where == "flat":
+            both()
+        else:
+            self.stmt_for(extra=both)
+
     # ------------------------------------------------------------ reassigned returns
 
     def stmt_loss(self) -> None:
@@ -1586,6 +1640,9 @@ AVOIDABLE = {
                    "`t[len(t) - 1 - i]`, `t[n % 3]`)",
     "tuple-helper": "helpers that return tuples, unpacked or indexed (`t = h0(x0); t[1]`)",
     "tuple-loop": "tuples as loop-carried state (`t = (t[1], t[0] + e)`)",
+    # family one-path
+    "same-test": "a variable assigned under `if b:` and read under a later `if b:` (`b` a "
+                 "saved test), maybe in a loop that runs no trip",
     # family reassigned-return
     "reassigned-return": "returning a variable assigned more than once (`l = np.sum(..); "
                          "l = l + 0.1 * np.sum(w ** 2); return l`), early returns of it",
@@ -1597,6 +1654,7 @@ FAMILIES = {
     "float32": ("float32", "retyped-argument"),
     "tuples": ("tuple-const", "tuple-index", "tuple-helper", "tuple-loop"),
     "reassigned-return": ("reassigned-return",),
+    "one-path": ("same-test",),
 }
 FOCUS = 5.0  # --focus: the focused constructs are this much more frequent
 
@@ -1620,11 +1678,12 @@ def resolve(avoid=(), focus=()) -> tuple[frozenset, frozenset]:
 
 
 def generate(seed: int, index: int, avoid=frozenset(), small: bool = False,
-             focus=frozenset()) -> Program:
+             focus=frozenset(), compiled: bool = False) -> Program:
     """Program `index` of the stream `seed` (each program has its own random stream).
-    `avoid` and `focus` are construct names (see `resolve`)."""
+    `avoid` and `focus` are construct names (see `resolve`); `compiled`: within what Numba
+    compiles (`Generator.meets`)."""
     rng = np.random.default_rng([seed, index, 7] if small else [seed, index])
-    return Generator(rng, frozenset(avoid), small, frozenset(focus)).program()
+    return Generator(rng, frozenset(avoid), small, frozenset(focus), compiled).program()
 
 
 def make_inputs(program: Program, rng: np.random.Generator) -> list:
@@ -2163,10 +2222,11 @@ def shrink(program: Program, outcome: Outcome, workdir: Path, jit: bool, budget:
 
 def run(programs: int, seed: int, jit_every: int = 0, show: bool = False,
         minimize: bool = False, quiet: bool = False, start: int = 0, avoid=(),
-        small: bool = False, focus=()) -> dict:
-    """Generate and check programs start..start+programs-1 of stream `seed`; every
-    `jit_every`-th one is checked compiled too. `avoid`, `focus`: construct or family names
-    (`resolve`). Returns the counts and the failures."""
+        small: bool = False, focus=(), stride: int = 1) -> dict:
+    """Generate and check programs start..start+programs-1 of stream `seed` (every
+    `stride`-th of them); every `jit_every`-th one is made within what Numba compiles and
+    checked compiled too. `avoid`, `focus`: construct or family names (`resolve`). Returns the
+    counts and the failures."""
     avoid, focus = resolve(avoid, focus)
     counts = {"ok": 0, "mismatch": 0, "error": 0, "skip": 0, "invalid": 0}
     failures = []
@@ -2174,11 +2234,12 @@ def run(programs: int, seed: int, jit_every: int = 0, show: bool = False,
     with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="adcompile_fuzz_") as tmp:
         warnings.simplefilter("ignore")  # Numba's performance warnings, NumPy's 0-d casts
         workdir = Path(tmp)
-        for index in range(start, start + programs):
-            program = generate(seed, index, avoid, small, focus)
+        for done, index in enumerate(range(start, start + programs, stride), 1):
+            compiled = _compiled(index, jit_every)
+            program = generate(seed, index, avoid, small, focus, compiled)
             path = workdir / f"fz_{seed}_{index}.py"
             path.write_text(program.source)
-            modes = [False] + ([True] if jit_every and index % jit_every == 0 else [])
+            modes = [False] + ([True] if compiled else [])
             for jit in modes:
                 rng = np.random.default_rng([seed, index, 1])
                 outcome = check_program(program, path, rng, jit)
@@ -2192,11 +2253,37 @@ def run(programs: int, seed: int, jit_every: int = 0, show: bool = False,
                         _show(program, outcome, workdir, jit, minimize)
                 if outcome.status != "ok":
                     break
-            done = index - start + 1
             if not quiet and done % 100 == 0:
                 print(f"... {done} programs, {time.time() - t0:.0f} s, "
                       f"{counts['mismatch']} mismatches, {counts['error']} errors", flush=True)
     return {"counts": counts, "failures": failures, "programs": programs}
+
+
+def _compiled(index: int, jit_every: int) -> bool:
+    return bool(jit_every) and index % jit_every == 0
+
+
+def _share(job: tuple) -> dict:
+    """One worker's share of a run: every `stride`-th program from `start + offset`."""
+    kwargs, offset, stride = job
+    warnings.simplefilter("ignore")
+    result = run(**{**kwargs, "start": kwargs["start"] + offset,
+                    "programs": kwargs["programs"] - offset, "stride": stride})
+    # what the summary needs, as plain values (the workers' Programs stay with them)
+    result["failures"] = [(i, jit, None, Outcome(o.status, "", o.kind))
+                          for i, jit, _, o in result["failures"]]
+    return result
+
+
+def run_parallel(workers: int, **kwargs) -> dict:
+    """`run` split over `workers` processes (each takes every `workers`-th program)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        parts = pool.map(_share, [(kwargs, k, workers) for k in range(workers)])
+    counts = {key: sum(p["counts"][key] for p in parts) for key in parts[0]["counts"]}
+    failures = sorted((f for p in parts for f in p["failures"]), key=lambda f: f[0])
+    return {"counts": counts, "failures": failures, "programs": kwargs["programs"]}
 
 
 def _show(program: Program, outcome: Outcome, workdir: Path, jit: bool, minimize: bool) -> None:
@@ -2219,6 +2306,10 @@ def main(argv=None) -> int:
     parser.add_argument("--start", type=int, default=0, help="index of the first program")
     parser.add_argument("--jit-every", type=int, default=0,
                         help="also check every K-th program compiled with Numba (0: never)")
+    parser.add_argument("--small", action="store_true",
+                        help="fewer statements per program (quicker to compile)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that share the programs (each takes every K-th)")
     parser.add_argument("--show", action="store_true", help="print each failing program")
     parser.add_argument("--minimize", action="store_true",
                         help="with --show, also print each failure shrunk")
@@ -2240,13 +2331,16 @@ def main(argv=None) -> int:
         if names - set(AVOIDABLE) - set(FAMILIES):
             parser.error(f"{flag} takes {', '.join(list(AVOIDABLE) + list(FAMILIES))}")
     if opts.print is not None:
-        print(generate(opts.seed, opts.print, *resolve(avoid, focus)[:1], False,
-                       resolve(avoid, focus)[1]).source)
+        left_out, focused = resolve(avoid, focus)
+        print(generate(opts.seed, opts.print, left_out, opts.small, focused,
+                       _compiled(opts.print, opts.jit_every)).source)
         return 0
     os.environ.setdefault("ADCOMPILE_CACHE_DIR",
                           str(Path(tempfile.gettempdir()) / f"adcompile_fuzz_cache_{os.getuid()}"))
-    result = run(opts.programs, opts.seed, opts.jit_every, opts.show, opts.minimize,
-                 start=opts.start, avoid=avoid, focus=focus)
+    kwargs = {"programs": opts.programs, "seed": opts.seed, "jit_every": opts.jit_every,
+              "show": opts.show, "minimize": opts.minimize, "start": opts.start,
+              "avoid": avoid, "focus": focus, "small": opts.small}
+    result = run_parallel(opts.workers, **kwargs) if opts.workers > 1 else run(**kwargs)
     c = result["counts"]
     kinds: dict = {}
     for index, jit, _, outcome in result["failures"]:

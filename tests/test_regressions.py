@@ -82,3 +82,51 @@ def test_saved_slices_of_an_array_written_in_place():
     for jit in (False, True):
         got = ad.grad(f, jit=jit)(x)
         np.testing.assert_allclose(got, finite_differences(f, [x], 0)[0], rtol=1e-6, atol=1e-8)
+
+
+def _float32_or_float64(x, s):
+    y = x * 2.0
+    if s > 0.0:
+        y = np.ones(3) * s
+    return np.sum(y * x)
+
+
+def test_array_of_two_dtypes_where_paths_meet():
+    """NumPy joins a float32 and a float64 array; compiled code keeps one dtype per array
+    variable, so it refuses, naming the variable, rather than failing inside Numba."""
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    for s in (1.5, -1.0):  # both paths, as Python
+        got = ad.grad(_float32_or_float64, jit=False)(x, s)
+        fd = finite_differences(_float32_or_float64, [x.astype(np.float64), s], 0)[0]
+        np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ad.UnsupportedError, match="`y` holding arrays of two dtypes") as info:
+        ad.grad(_float32_or_float64, jit=True)(x, 1.5)
+    assert "test_regressions.py" in str(info.value)
+
+
+def _sum_or_second(a):
+    for i in range(1):
+        if a[0] > -5.0:
+            l = np.sum(a)  # defined only inside the loop, under a branch
+            if l > 100.0:
+                return l
+            l = l + 1.0
+    return a[1]
+
+
+def _calls_in_a_loop(s, n, x):
+    for i in range(n):
+        s = s + _sum_or_second(x * s)
+    return s
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+@pytest.mark.parametrize("n", [0, 2])
+def test_adjoint_of_a_variable_no_trip_defined(n, jit):
+    """`l` exists only if a trip ran; its adjoint was zeroed before the reversed loop as
+    `zeros_like(l)`, which fails when no trip ran. It is not read across trips: no zero."""
+    x = np.array([0.3, 0.2])
+    got = ad.grad(_calls_in_a_loop, wrt=(0, 2), jit=jit)(0.5, n, x)
+    for k, g in zip((0, 2), got):
+        fd = finite_differences(_calls_in_a_loop, [0.5, n, x], k)[0]
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)

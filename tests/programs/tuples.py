@@ -53,7 +53,7 @@ def indexed_in_loop(a, b, c, n):
 
 def array_params(W, b, X):
     params = (W, b)
-    W1, b1 = params
+    W1, _b1 = params
     return np.sum(np.tanh(X @ W1 + params[1]))
 
 
