@@ -35,11 +35,11 @@ def _report(result: dict) -> str:
 
 
 def test_uncompiled_programs():
-    # 170 programs: the newer families and the value checks make each ~20 % slower
-    result = fuzz.run(170, seed=11, quiet=True, avoid=KNOWN_BUGS)
+    # 110 programs (the suite's time is short; longer runs are `python -m tests.fuzz`)
+    result = fuzz.run(110, seed=11, quiet=True, avoid=KNOWN_BUGS)
     c = result["counts"]
     assert not result["failures"], _report(result)
-    assert c["ok"] >= 160, c  # programs whose every sample sat on a kink are few
+    assert c["ok"] >= 100, c  # programs whose every sample sat on a kink are few
 
 
 def test_compiled_programs():
